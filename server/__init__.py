@@ -1,0 +1,1 @@
+"""Custos collection server (Django); built in the signed-reporting issue."""
