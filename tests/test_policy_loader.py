@@ -1,0 +1,460 @@
+"""The policy loader: YAML in, a typed Policy or every problem with its file:line out."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ipaddress
+import re
+from pathlib import Path
+
+import pytest
+
+from agent.errors import PolicyError, PolicyProblem
+from agent.policy.loader import load_policy, load_policy_bytes, validate_policy_file
+from agent.policy.model import (
+    InternetCheck,
+    InternetMode,
+    InternetRule,
+    LocalText,
+    MediaCheck,
+    MediaMode,
+    RequiredSoftwareRule,
+    Schedule,
+    Severity,
+)
+from agent.policy.yaml_positions import MAX_NODES
+
+BROKEN = Path(__file__).parent / "fixtures" / "policies" / "broken"
+RESPONDER_KEY = bytes(range(32))
+KEY_BASE64 = base64.b64encode(RESPONDER_KEY).decode()
+
+FULL_POLICY = f"""\
+# yaml-language-server: $schema=policy.schema.json
+id: round-trip
+version: "2026.11"
+title: {{zh: 往返测试, en: Round trip}}
+description: {{zh: 说明, en: Description}}
+schedule: {{interval: 2h, jitter: 90s}}
+required_software:
+  - id: audit-client
+    severity: critical
+    title: {{zh: 审计客户端, en: Audit client}}
+    remedy: {{zh: 安装它, en: Install it}}
+    platforms: [windows, linux]
+    match: {{name: '^VRV', publisher: 北信源}}
+    must_run:
+      processes: ['^vrv']
+      services: [vrvsvc]
+      mode: all
+  - id: endpoint-security
+    severity: high
+    title: {{zh: 终端安全, en: Endpoint security}}
+    match:
+      any:
+        - {{name: 天擎}}
+        - {{name: TianQing, version: '^10\\.'}}
+forbidden_software:
+  - id: no-remote-control
+    severity: high
+    title: {{zh: 禁止远程控制, en: No remote control}}
+    processes: ['^TeamViewer']
+removable_media:
+  mode: registered_only
+  registered:
+    - {{vendor_id: "0x0781", product_id: "55AB", serial: " 4C53000123 ", note: 专用U盘}}
+  rules:
+    - {{id: usb-now, severity: high, title: {{zh: 当前, en: Now}}, check: storage_attached}}
+    - id: usb-history
+      severity: medium
+      title: {{zh: 历史, en: History}}
+      check: storage_history
+      lookback: 7d
+internet:
+  mode: allowlist
+  allowed_networks: [10.1.2.3/8, "fd00::/8"]
+  rules:
+    - id: no-internet
+      severity: critical
+      title: {{zh: 外联, en: Internet}}
+      check: probes
+      total_timeout: 20s
+      probes:
+        - id: web
+          kind: https
+          url: "https://www.example.com/"
+          responder_key: "ed25519:{KEY_BASE64}"
+          timeout: 5s
+        - {{id: plain-key, kind: http, url: "http://192.0.2.1/", responder_key: "{KEY_BASE64}"}}
+        - {{id: port, kind: tcp, host: 203.0.113.9, port: 443}}
+        - {{id: port6, kind: tcp, host: "2001:db8::1", port: 853, responder_key: "{KEY_BASE64}"}}
+        - {{id: name, kind: dns, name: www.example.com}}
+        - {{id: name-at, kind: dns, name: www.example.com, server: 114.114.114.114}}
+    - id: no-wireless
+      severity: high
+      title: {{zh: 无线, en: Wireless}}
+      check: interfaces
+      forbidden_kinds: [wireless, usb-tether]
+      state: present
+    - {{id: routes, severity: low, title: {{zh: 路由, en: Routes}}, check: default_routes, max: 2}}
+asset:
+  - id: asset-fields
+    severity: low
+    title: {{zh: 资产, en: Asset}}
+    required_fields: [machine_number, purpose]
+"""
+
+MINIMAL_POLICY = """\
+id: minimal
+version: "1"
+title: {zh: 最小, en: Minimal}
+asset:
+  - {id: asset-fields, severity: low, title: {zh: 资产, en: Asset}, required_fields: [purpose]}
+"""
+
+
+def problems_of(text: str | bytes) -> list[str]:
+    data = text.encode() if isinstance(text, str) else text
+    with pytest.raises(PolicyError) as caught:
+        load_policy_bytes(data, "test.yaml")
+    return [str(problem) for problem in caught.value.problems]
+
+
+# --- a valid policy ---------------------------------------------------------------------
+
+
+def test_it_reads_every_section_into_the_model() -> None:
+    policy = load_policy_bytes(FULL_POLICY.encode(), "full.yaml")
+
+    assert (policy.id, policy.version) == ("round-trip", "2026.11")
+    assert policy.title == LocalText(zh="往返测试", en="Round trip")
+    assert policy.description == LocalText(zh="说明", en="Description")
+    assert policy.schedule == Schedule(interval_seconds=7200, jitter_seconds=90)
+    assert [rule.id for rule in policy.all_rules()] == [
+        "audit-client",
+        "endpoint-security",
+        "no-remote-control",
+        "usb-now",
+        "usb-history",
+        "no-internet",
+        "no-wireless",
+        "routes",
+        "asset-fields",
+    ]
+
+
+def test_a_single_matcher_becomes_a_one_tuple_of_case_insensitive_patterns() -> None:
+    audit = load_policy_bytes(FULL_POLICY.encode(), "full.yaml").required_software[0]
+
+    assert audit.severity is Severity.CRITICAL
+    assert audit.remedy == LocalText(zh="安装它", en="Install it")
+    assert audit.platforms == frozenset({"windows", "linux"})
+    (matcher,) = audit.match
+    assert matcher.name is not None and matcher.publisher is not None
+    assert matcher.name.pattern == "^VRV"
+    assert matcher.name.flags & re.IGNORECASE
+    assert matcher.name.search("vrv 内网安全管理系统")
+    assert matcher.publisher.search("北京北信源软件股份有限公司")
+    assert matcher.version is None
+    assert audit.must_run is not None
+    assert [p.pattern for p in audit.must_run.processes] == ["^vrv"]
+    assert audit.must_run.processes[0].search("VRVEDP_M.EXE")
+    assert [p.pattern for p in audit.must_run.services] == ["vrvsvc"]
+    assert audit.must_run.mode == "all"
+
+
+def test_match_any_becomes_one_matcher_per_entry() -> None:
+    security = load_policy_bytes(FULL_POLICY.encode(), "full.yaml").required_software[1]
+
+    assert isinstance(security, RequiredSoftwareRule)
+    first, second = security.match
+    assert first.name is not None and first.name.pattern == "天擎"
+    assert second.name is not None and second.name.pattern == "TianQing"
+    assert second.version is not None and second.version.search("10.3.0")
+    assert security.must_run is None
+    assert security.platforms == frozenset()
+
+
+def test_registered_devices_get_lowercase_four_digit_ids_and_a_trimmed_serial() -> None:
+    media = load_policy_bytes(FULL_POLICY.encode(), "full.yaml").removable_media
+
+    assert media is not None
+    assert media.mode is MediaMode.REGISTERED_ONLY
+    (device,) = media.registered
+    assert (device.vendor_id, device.product_id, device.serial) == ("0781", "55ab", "4C53000123")
+    assert device.note == "专用U盘"
+    now, history = media.rules
+    assert now.check is MediaCheck.STORAGE_ATTACHED
+    assert history.check is MediaCheck.STORAGE_HISTORY
+    assert history.lookback_seconds == 7 * 86400
+
+
+def test_probes_become_targets_keys_and_seconds() -> None:
+    internet = load_policy_bytes(FULL_POLICY.encode(), "full.yaml").internet
+
+    assert internet is not None
+    assert internet.mode is InternetMode.ALLOWLIST
+    assert internet.allowed_networks == (
+        ipaddress.ip_network("10.0.0.0/8"),
+        ipaddress.ip_network("fd00::/8"),
+    )
+    probes_rule = internet.rules[0]
+    assert probes_rule.check is InternetCheck.PROBES
+    assert probes_rule.total_timeout_seconds == 20.0
+    targets = {probe.id: (probe.kind, probe.target) for probe in probes_rule.probes}
+    assert targets == {
+        "web": ("https", "https://www.example.com/"),
+        "plain-key": ("http", "http://192.0.2.1/"),
+        "port": ("tcp", "203.0.113.9:443"),
+        "port6": ("tcp", "[2001:db8::1]:853"),
+        "name": ("dns", "www.example.com"),
+        "name-at": ("dns", "www.example.com@114.114.114.114"),
+    }
+    web, plain_key, port, port6 = probes_rule.probes[:4]
+    assert web.responder_key == RESPONDER_KEY
+    assert plain_key.responder_key == RESPONDER_KEY
+    assert port6.responder_key == RESPONDER_KEY  # signed answers work over tcp too
+    assert port.responder_key is None
+    assert web.timeout_seconds == 5.0
+    assert port.timeout_seconds == 3.0
+
+
+def test_interface_and_route_rules_keep_their_settings() -> None:
+    internet = load_policy_bytes(FULL_POLICY.encode(), "full.yaml").internet
+
+    assert internet is not None
+    _, interfaces, routes = internet.rules
+    assert interfaces.check is InternetCheck.INTERFACES
+    assert interfaces.forbidden_kinds == ("wireless", "usb-tether")
+    assert interfaces.interface_state == "present"
+    assert routes.check is InternetCheck.DEFAULT_ROUTES
+    assert routes.max_default_routes == 2
+
+
+def test_the_policy_carries_the_sha256_of_its_exact_bytes_and_its_source() -> None:
+    data = FULL_POLICY.encode()
+
+    policy = load_policy_bytes(data, "policies/full.yaml")
+
+    assert policy.sha256 == hashlib.sha256(data).hexdigest()
+    assert policy.source == "policies/full.yaml"
+
+
+def test_keys_left_out_take_the_model_defaults() -> None:
+    policy = load_policy_bytes(MINIMAL_POLICY.encode(), "minimal.yaml")
+
+    assert policy.schedule == Schedule()
+    assert policy.description == LocalText(zh="", en="")
+    assert policy.removable_media is None
+    assert policy.internet is None
+    assert policy.asset[0].required_fields == ("purpose",)
+
+
+def test_writing_the_documented_defaults_changes_nothing() -> None:
+    rules = """\
+id: defaults
+version: "1"
+title: {zh: 默认, en: Defaults}
+internet:
+  mode: forbidden
+  rules:
+    - id: probes
+      severity: high
+      title: {zh: 探测, en: Probes}
+      check: probes
+      probes: [{id: web, kind: https, url: "https://www.example.com/"%s}]%s
+    - id: kinds
+      severity: high
+      title: {zh: 网卡, en: Kinds}
+      check: interfaces
+      forbidden_kinds: [wwan]%s
+    - {id: routes, severity: high, title: {zh: 路由, en: Routes}, check: default_routes%s}
+"""
+    bare = rules % ("", "", "", "")
+    spelt_out = rules % (
+        ", timeout: 3s",
+        "\n      total_timeout: 8s",
+        "\n      state: up",
+        ", max: 1",
+    )
+
+    implicit = load_policy_bytes(bare.encode(), "bare.yaml")
+    explicit = load_policy_bytes(spelt_out.encode(), "explicit.yaml")
+
+    assert implicit.internet == explicit.internet
+    assert implicit.internet is not None
+    assert implicit.internet.rules[0] == InternetRule(
+        id="probes",
+        severity=Severity.HIGH,
+        title=LocalText(zh="探测", en="Probes"),
+        check=InternetCheck.PROBES,
+        probes=implicit.internet.rules[0].probes,
+    )
+
+
+def test_a_utf8_byte_order_mark_is_accepted() -> None:
+    policy = load_policy_bytes(b"\xef\xbb\xbf" + MINIMAL_POLICY.encode(), "bom.yaml")
+
+    assert policy.id == "minimal"
+
+
+def test_load_policy_reads_the_file_and_names_it(tmp_path: Path) -> None:
+    path = tmp_path / "minimal.yaml"
+    path.write_text(MINIMAL_POLICY, encoding="utf-8")
+
+    policy = load_policy(path)
+
+    assert policy.source == str(path)
+    assert policy.sha256 == hashlib.sha256(MINIMAL_POLICY.encode()).hexdigest()
+
+
+def test_validate_policy_file_finds_nothing_wrong_with_a_valid_policy(tmp_path: Path) -> None:
+    path = tmp_path / "full.yaml"
+    path.write_text(FULL_POLICY, encoding="utf-8")
+
+    assert validate_policy_file(path) == []
+
+
+# --- problems ---------------------------------------------------------------------------
+
+
+def test_it_reports_every_problem_sorted_by_line_not_only_the_first() -> None:
+    text = MINIMAL_POLICY.replace('version: "1"', "version: 1").replace(
+        "severity: low", "severity: lo"
+    )
+    text = text.replace("id: minimal", "id: minimal\nextra: true")
+
+    assert problems_of(text) == [
+        "test.yaml:2: extra: unknown key 'extra'; allowed here: id, version, title, "
+        "description, schedule, required_software, forbidden_software, removable_media, "
+        "internet, asset",
+        'test.yaml:3: version: expected text, found a number; put it in quotes: "1"',
+        "test.yaml:6: asset[0].severity: 'lo' is not one of: info, low, medium, high, critical;"
+        " did you mean 'low'?",
+    ]
+
+
+def test_the_error_message_lists_every_problem_on_its_own_line() -> None:
+    with pytest.raises(PolicyError) as caught:
+        load_policy_bytes(b"id: x\nid: y\n", "twice.yaml")
+
+    assert str(caught.value).splitlines() == [str(p) for p in caught.value.problems]
+    assert "twice.yaml:2: id: duplicate key 'id' (first at line 1)" in str(caught.value)
+
+
+def test_a_bad_regex_is_found_even_next_to_a_schema_problem_in_the_same_rule() -> None:
+    text = MINIMAL_POLICY.replace(
+        "asset:",
+        "forbidden_software:\n"
+        "  - {id: tools, severity: hgh, title: {zh: 工具, en: Tools}, processes: ['(x']}\n"
+        "asset:",
+    )
+
+    assert problems_of(text) == [
+        "test.yaml:5: forbidden_software[0].processes[0]: invalid regular expression '(x': "
+        "missing ), unterminated subpattern at position 0",
+        "test.yaml:5: forbidden_software[0].severity: 'hgh' is not one of: info, low, medium, "
+        "high, critical; did you mean 'high'?",
+    ]
+
+
+def test_an_empty_file_is_a_problem_on_line_one() -> None:
+    assert problems_of(b"") == [
+        "test.yaml:1: <document>: the file holds no policy: it is empty or only comments"
+    ]
+
+
+def test_an_unreadable_file_is_reported_without_a_line_and_without_raising(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "missing.yaml"
+
+    problems = validate_policy_file(missing)
+
+    assert problems == [
+        PolicyProblem(str(missing), 0, "", "cannot read the file: No such file or directory")
+    ]
+    assert (
+        str(problems[0])
+        == f"{missing}: <document>: cannot read the file: No such file or directory"
+    )
+
+
+def test_a_character_yaml_forbids_is_reported_on_its_line() -> None:
+    assert problems_of(MINIMAL_POLICY.replace("Minimal", "Mini\x07mal")) == [
+        "test.yaml:3: <document>: character U+0007 is not allowed in YAML"
+    ]
+
+
+def test_merge_keys_are_refused_by_name() -> None:
+    text = MINIMAL_POLICY + "schedule:\n  <<: {interval: 1h}\n"
+
+    assert problems_of(text) == [
+        "test.yaml:7: schedule: merge keys (<<) are not supported; write the keys out"
+    ]
+
+
+def test_an_alias_that_contains_itself_is_a_problem_not_a_hang() -> None:
+    text = MINIMAL_POLICY + "schedule: &loop {interval: 1h, jitter: *loop}\n"
+
+    assert (
+        "test.yaml:6: schedule.jitter: an alias here refers back to a value that contains it"
+        in (problems_of(text))
+    )
+
+
+def test_aliases_that_expand_beyond_the_node_limit_are_refused() -> None:
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for level in range(1, 7):
+        levels.append(f"a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * 10)}]")
+    text = "\n".join(levels) + "\n"
+    assert MAX_NODES < 10**6
+
+    (problem,) = problems_of(text)
+
+    assert "expands to more than 100000 values" in problem
+
+
+def test_a_plain_value_that_only_looks_like_a_date_stays_text() -> None:
+    text = MINIMAL_POLICY.replace('version: "1"', "version: 2026-13-45")
+
+    assert load_policy_bytes(text.encode(), "test.yaml").version == "2026-13-45"
+
+
+# --- the broken corpus ------------------------------------------------------------------
+
+
+def expected_problems(path: Path) -> list[tuple[int, str, str]]:
+    """The `# expect: <line>: <key>: <reason substring>` lines at the top of a corpus file."""
+    expected = []
+    for raw_line in path.read_bytes().splitlines():
+        line = raw_line.decode("utf-8")
+        if not line.startswith("# expect: "):
+            break
+        number, key, reason = line.removeprefix("# expect: ").split(": ", 2)
+        expected.append((int(number), key, reason))
+    return expected
+
+
+BROKEN_FILES = sorted(BROKEN.glob("*.yaml"))
+
+
+def test_the_broken_corpus_covers_at_least_twenty_cases() -> None:
+    assert len(BROKEN_FILES) >= 20
+    assert all(expected_problems(path) for path in BROKEN_FILES)
+
+
+@pytest.mark.parametrize("path", BROKEN_FILES, ids=lambda path: path.stem)
+def test_each_broken_policy_gives_exactly_its_expected_problems(path: Path) -> None:
+    expected = expected_problems(path)
+
+    problems = validate_policy_file(path)
+
+    assert [(p.line, p.key or "<document>") for p in problems] == [
+        (line, key) for line, key, _ in expected
+    ], "\n".join(map(str, problems))
+    for problem, (line, key, reason) in zip(problems, expected, strict=True):
+        assert reason in problem.reason, str(problem)
+        assert str(problem).startswith(f"{path}:{line}: {key}: ")
+    with pytest.raises(PolicyError):
+        load_policy(path)
