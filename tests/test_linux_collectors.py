@@ -1,0 +1,132 @@
+"""The Linux collectors tell the truth about this very machine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from agent.collectors import collect_inventory, host, network, processes, software
+from agent.collectors.base import CollectContext
+from agent.errors import CommandError
+from agent.facts import AssetFields, InterfaceKind
+from agent.platforms.linux import LinuxAdapter
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux only")
+
+
+def context(adapter: LinuxAdapter | None = None) -> CollectContext:
+    return CollectContext(
+        platform=adapter or LinuxAdapter(),
+        asset=AssetFields(machine_number="T-1"),
+        now=dt.datetime.now(dt.timezone.utc),
+    )
+
+
+def test_software_inventory_equals_dpkg_query_package_for_package() -> None:
+    listed = subprocess.run(
+        ["dpkg-query", "-W", "-f", "${binary:Package}\t${Version}\t${db:Status-Status}\n"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    expected = {
+        tuple(line.split("\t")[:2]) for line in listed.splitlines() if line.endswith("\tinstalled")
+    }
+    multi_arch_same = set(
+        subprocess.run(
+            ["dpkg-query", "-W", "-f", "${Package}\t${Multi-Arch}\t${Architecture}\n"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()
+    )
+    qualified = {line.split("\t")[0] for line in multi_arch_same if "\tsame\t" in line}
+    found = {
+        (f"{s.name}:{s.architecture}" if s.name in qualified else s.name, s.version)
+        for s in software.collect(context())
+    }
+    assert len(expected) > 50
+    assert found == expected
+
+
+def test_every_package_is_attributed_to_dpkg_with_a_maintainer() -> None:
+    packages = software.collect(context())
+    assert {p.source for p in packages} == {"dpkg"}
+    assert all(p.publisher for p in packages)
+    assert all(dt.date.fromisoformat(p.install_date) for p in packages)
+
+
+def test_interfaces_equal_ip_addr() -> None:
+    shown = json.loads(subprocess.run(["ip", "-j", "addr"], capture_output=True, check=True).stdout)
+    facts = {i.name: i for i in network.collect(context()).interfaces}
+    assert set(facts) == {entry["ifname"] for entry in shown}
+    for entry in shown:
+        iface = facts[entry["ifname"]]
+        expected = {(a["local"], a["prefixlen"]) for a in entry.get("addr_info", [])}
+        assert {(a.address, a.prefix_length) for a in iface.addresses} == expected, entry["ifname"]
+        assert iface.is_up == ("UP" in entry["flags"]), entry["ifname"]
+        if entry.get("link_type") == "ether":
+            assert iface.mac == entry["address"]
+    assert facts["lo"].kind is InterfaceKind.LOOPBACK
+
+
+def test_default_routes_equal_ip_route() -> None:
+    facts = network.collect(context())
+    for family, flag in (("ipv4", "-4"), ("ipv6", "-6")):
+        shown = json.loads(
+            subprocess.run(
+                ["ip", "-j", flag, "route", "show", "default"], capture_output=True, check=True
+            ).stdout
+        )
+        expected = {(r.get("gateway", ""), r["dev"]) for r in shown}
+        found = {(r.gateway, r.interface) for r in facts.default_routes if r.family == family}
+        assert found == expected
+
+
+def test_dns_servers_come_from_resolv_conf() -> None:
+    lines = Path("/etc/resolv.conf").read_text().splitlines()
+    listed = [line.split()[1] for line in lines if line.startswith("nameserver")]
+    assert list(network.collect(context()).dns_servers)[: len(listed)] == listed
+
+
+def test_processes_include_a_child_of_this_test() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        time.sleep(0.2)
+        found = [p for p in processes.collect(context()) if p.pid == child.pid]
+        assert len(found) == 1
+        assert Path(found[0].exe).resolve() == Path(sys.executable).resolve()
+        assert found[0].user
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_host_identity_matches_the_machine() -> None:
+    facts = host.collect(context())
+    assert facts.machine_id == Path("/etc/machine-id").read_text().strip()
+    assert facts.platform == "linux"
+    assert facts.os_name and facts.kernel
+    assert facts.asset.machine_number == "T-1"
+    assert all(ipaddress.ip_address(ip) for ip in facts.ip_addresses)
+    assert "127.0.0.1" not in facts.ip_addresses
+
+
+def test_a_failing_collector_becomes_an_error_and_the_others_go_on(tmp_path: Path) -> None:
+    def no_commands(argv: object, timeout: float = 10.0) -> str:
+        raise CommandError(["rpm"], "command not found")
+
+    broken = LinuxAdapter(root=tmp_path, run=no_commands)
+    inventory = collect_inventory(context(broken))
+    assert inventory.software is None
+    assert "rpm" in inventory.errors["software"]
+    assert inventory.services is None and "services" in inventory.errors
+    assert inventory.processes  # psutil still works
+    assert inventory.host is not None
