@@ -1,0 +1,60 @@
+"""The Windows `PlatformAdapter`: the registry and PowerShell behind one object.
+
+Both data sources are constructor arguments so that tests replay recorded `reg export`
+files and PowerShell JSON (see tests/fixtures/windows); by default the live registry
+(`WinregRegistry`) and `run_command` are used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+from agent.facts import Route, Service, Software, StorageDevice, UsbDevice
+from agent.platforms.base import CommandRunner, InterfaceInfo, MediaHistory, OsRelease, run_command
+from agent.platforms.windows import history, host, network, services, software, storage, usb
+from agent.platforms.windows.registry import RegistryView, WinregRegistry
+
+
+class WindowsAdapter:
+    name = "windows"
+
+    def __init__(self, registry: RegistryView | None = None, run: CommandRunner | None = None):
+        self.registry: RegistryView = registry if registry is not None else WinregRegistry()
+        self.run: CommandRunner = run if run is not None else run_command
+
+    def os_release(self) -> OsRelease:
+        return host.os_release(self.registry)
+
+    def machine_id(self) -> str:
+        return host.machine_id(self.registry)
+
+    def fqdn(self, hostname: str) -> str:
+        return host.fqdn(self.registry, hostname)
+
+    def disk_serials(self) -> tuple[str, ...]:
+        return host.disk_serials(self.run)
+
+    def installed_software(self) -> tuple[Software, ...]:
+        return software.installed_software(self.registry)
+
+    def services(self) -> tuple[Service, ...]:
+        return services.services(self.run)
+
+    def removable_storage(self) -> tuple[StorageDevice, ...]:
+        return storage.removable_storage(self.run, self.registry)
+
+    def usb_devices(self) -> tuple[UsbDevice, ...]:
+        return usb.usb_devices(self.run)
+
+    def media_history(self, since: dt.datetime | None) -> MediaHistory:
+        return history.media_history(self.registry, since)
+
+    def interface_info(self) -> Mapping[str, InterfaceInfo]:
+        return network.interface_info(self.run)
+
+    def routes(self) -> tuple[Route, ...]:
+        return network.routes(self.run)
+
+    def dns_servers(self) -> tuple[str, ...]:
+        return network.dns_servers(self.run)
