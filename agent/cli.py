@@ -1,0 +1,118 @@
+"""`custos-agent`: the command line of the endpoint agent.
+
+Each subcommand imports what it needs when it runs, so `inventory` never pays for the HTTP
+client, the crypto library or the policy validator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from agent import __version__
+
+EXIT_OK = 0
+EXIT_VIOLATIONS = 1
+EXIT_USAGE = 2
+
+
+def _add_global_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="agent config file (default: CUSTOS_AGENT_CONFIG or the OS's own place)",
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        metavar="DIR",
+        help="agent state directory (default: CUSTOS_AGENT_STATE or the OS's own place)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens to stderr")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="custos-agent",
+        description="Custos endpoint agent: self-inspection of this PC against a YAML policy.",
+    )
+    parser.add_argument("--version", action="version", version=f"custos-agent {__version__}")
+    _add_global_options(parser)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    inventory = commands.add_parser("inventory", help="print the facts collected on this PC")
+    inventory.add_argument("--format", choices=("json", "text"), default="json")
+
+    check = commands.add_parser("check", help="one self-inspection against a policy")
+    check.add_argument("--policy", type=Path, metavar="FILE", help="policy YAML to check against")
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--lang", choices=("zh", "en"), help="language (default: from the locale)")
+
+    policy = commands.add_parser("policy", help="work with policy files")
+    policy_commands = policy.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
+    validate = policy_commands.add_parser("validate", help="check policy files; exit 2 if broken")
+    validate.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    policy_commands.add_parser("schema", help="print the policy JSON Schema")
+
+    # Listed for --help only: main() hands its arguments to agent.probes.responder as they are.
+    commands.add_parser(
+        "probe-responder",
+        help="run the signed-answer responder for egress probes (outside the intranet)",
+    )
+
+    for sub in commands.choices.values():
+        _add_global_options_quietly(sub)
+    return parser
+
+
+def _add_global_options_quietly(parser: argparse.ArgumentParser) -> None:
+    """Accept the global options after the subcommand too (`custos-agent check --config F`)."""
+    parser.add_argument(
+        "--config", type=Path, metavar="FILE", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
+    parser.add_argument(
+        "--state-dir", type=Path, metavar="DIR", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if "probe-responder" in arguments:
+        # The responder has its own options (and --help); hand them over untouched.
+        from agent.probes.responder import main as responder_main
+
+        return responder_main(arguments[arguments.index("probe-responder") + 1 :])
+    args = build_parser().parse_args(arguments)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.ERROR,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    from agent.errors import CustosError
+
+    try:
+        if args.command == "inventory":
+            from agent.commands.inventory import run_inventory
+
+            return run_inventory(args)
+        if args.command == "check":
+            from agent.commands.check import run_check_command
+
+            return run_check_command(args)
+        if args.command == "policy":
+            from agent.commands.policy import run_policy_command
+
+            return run_policy_command(args)
+    except CustosError as exc:
+        print(f"custos-agent: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    raise AssertionError(f"unhandled command {args.command}")  # argparse prevents this

@@ -1,0 +1,172 @@
+"""Required software (installed *and* running) and forbidden software."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import PurePath, PureWindowsPath
+
+from agent.evaluation.common import facts_missing, not_applicable_here
+from agent.evaluation.findings import Finding, Status
+from agent.facts import Inventory, Process, Service, Software
+from agent.i18n import text
+from agent.policy.model import (
+    Category,
+    ForbiddenSoftwareRule,
+    RequiredSoftwareRule,
+    RunRequirement,
+    SoftwareMatcher,
+)
+
+CATEGORY = Category.SOFTWARE
+
+
+def matches(matcher: SoftwareMatcher, package: Software) -> bool:
+    checks = (
+        (matcher.name, package.name),
+        (matcher.publisher, package.publisher),
+        (matcher.version, package.version),
+    )
+    return all(pattern.search(value) for pattern, value in checks if pattern is not None)
+
+
+def matching_packages(
+    matchers: Iterable[SoftwareMatcher], software: Iterable[Software]
+) -> list[Software]:
+    matcher_list = list(matchers)
+    return [pkg for pkg in software if any(matches(m, pkg) for m in matcher_list)]
+
+
+def _exe_name(exe: str) -> str:
+    return PureWindowsPath(exe).name if "\\" in exe else PurePath(exe).name
+
+
+def process_matches(pattern: re.Pattern[str], process: Process) -> bool:
+    return bool(
+        pattern.search(process.name) or (process.exe and pattern.search(_exe_name(process.exe)))
+    )
+
+
+def service_matches(pattern: re.Pattern[str], service: Service) -> bool:
+    return bool(pattern.search(service.name) or pattern.search(service.display_name))
+
+
+def _package_evidence(packages: list[Software]) -> list[dict[str, str]]:
+    return [
+        {"name": p.name, "version": p.version, "publisher": p.publisher, "source": p.source}
+        for p in packages
+    ]
+
+
+def _package_names(packages: list[Software]) -> str:
+    return ", ".join(f"{p.name} {p.version}".strip() for p in packages[:5])
+
+
+def _running_check(
+    requirement: RunRequirement, inventory: Inventory
+) -> tuple[bool | None, dict[str, object], list[str], str]:
+    """(running, evidence, patterns not satisfied, reason when unknown).
+
+    `running` is None when the answer depends on facts that could not be collected, e.g.
+    systemd is not reachable and no listed process was seen either.
+    """
+    process_hits: list[dict[str, object]] = []
+    service_hits: list[dict[str, object]] = []
+    satisfied: list[str] = []
+    missing: list[str] = []
+    unknown_sources: set[str] = set()
+    for pattern in requirement.processes:
+        if inventory.processes is None:
+            unknown_sources.add("processes")
+            continue
+        hits = [p for p in inventory.processes if process_matches(pattern, p)]
+        process_hits.extend(
+            {"pid": p.pid, "name": p.name, "exe": p.exe, "user": p.user} for p in hits[:5]
+        )
+        (satisfied if hits else missing).append(f"process {pattern.pattern}")
+    for pattern in requirement.services:
+        if inventory.services is None:
+            unknown_sources.add("services")
+            continue
+        found = [s for s in inventory.services if service_matches(pattern, s)]
+        service_hits.extend(
+            {"name": s.name, "state": s.state, "start_mode": s.start_mode} for s in found[:5]
+        )
+        running = any(s.state == "running" for s in found)
+        (satisfied if running else missing).append(f"service {pattern.pattern}")
+    evidence: dict[str, object] = {"processes": process_hits, "services": service_hits}
+    reason = "; ".join(
+        inventory.errors.get(source, f"{source} not collected")
+        for source in sorted(unknown_sources)
+    )
+    if requirement.mode == "any":
+        if satisfied:
+            return True, evidence, [], ""
+        return (None if unknown_sources else False), evidence, missing, reason
+    if missing:
+        return False, evidence, missing, ""
+    return (None if unknown_sources else True), evidence, [], reason
+
+
+def evaluate_required(rule: RequiredSoftwareRule, inventory: Inventory, platform: str) -> Finding:
+    skipped = not_applicable_here(rule, CATEGORY, platform)
+    if skipped:
+        return skipped
+    if inventory.software is None:
+        return facts_missing(rule, CATEGORY, "software", inventory.errors)
+    packages = matching_packages(rule.match, inventory.software)
+    evidence: dict[str, object] = {
+        "installed": bool(packages),
+        "packages": _package_evidence(packages),
+    }
+    if not packages:
+        evidence["running"] = False
+        return Finding.of(rule, CATEGORY, Status.FAIL, text("required.missing"), evidence)
+    names = _package_names(packages)
+    if rule.must_run is None:
+        return Finding.of(
+            rule, CATEGORY, Status.PASS, text("required.installed", packages=names), evidence
+        )
+    running, run_evidence, missing, reason = _running_check(rule.must_run, inventory)
+    evidence.update(run_evidence)
+    evidence["running"] = running
+    if running is None:
+        message = text("required.run_unknown", packages=names, reason=reason)
+        return Finding.of(rule, CATEGORY, Status.ERROR, message, evidence)
+    if not running:
+        evidence["not_running"] = missing
+        message = text("required.not_running", packages=names, missing=", ".join(missing))
+        return Finding.of(rule, CATEGORY, Status.FAIL, message, evidence)
+    return Finding.of(rule, CATEGORY, Status.PASS, text("required.ok", packages=names), evidence)
+
+
+def evaluate_forbidden(rule: ForbiddenSoftwareRule, inventory: Inventory, platform: str) -> Finding:
+    skipped = not_applicable_here(rule, CATEGORY, platform)
+    if skipped:
+        return skipped
+    found: list[str] = []
+    evidence: dict[str, object] = {}
+    incomplete: list[str] = []
+    if rule.match:
+        if inventory.software is None:
+            incomplete.append(inventory.errors.get("software", "software not collected"))
+        else:
+            packages = matching_packages(rule.match, inventory.software)
+            evidence["packages"] = _package_evidence(packages)
+            found.extend(f"{p.name} {p.version}".strip() for p in packages)
+    if rule.processes:
+        if inventory.processes is None:
+            incomplete.append(inventory.errors.get("processes", "processes not collected"))
+        else:
+            hits = [
+                p for p in inventory.processes if any(process_matches(r, p) for r in rule.processes)
+            ]
+            evidence["processes"] = [{"pid": p.pid, "name": p.name, "exe": p.exe} for p in hits]
+            found.extend(f"{p.name} (pid {p.pid})" for p in hits)
+    if found:
+        message = text("forbidden.found", items=", ".join(found[:10]))
+        return Finding.of(rule, CATEGORY, Status.FAIL, message, evidence)
+    if incomplete:
+        message = text("forbidden.unknown", reason="; ".join(incomplete))
+        return Finding.of(rule, CATEGORY, Status.ERROR, message, evidence)
+    return Finding.of(rule, CATEGORY, Status.PASS, text("forbidden.none"), evidence)

@@ -1,0 +1,107 @@
+"""The self-inspection sheet: what a PC's user or a unit's IT person reads after `check`.
+
+Laid out like the paper check sheets institutions use: identity and asset fields first, then
+every item with its result, then what to fix and what could not be checked, then the verdict.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from agent.evaluation import CheckResult, Finding, Status
+from agent.facts import HostFacts
+from agent.i18n import text, word
+from agent.policy.model import Lang
+
+_MARK = {Status.PASS: "✔", Status.FAIL: "✘", Status.ERROR: "?", Status.NOT_APPLICABLE: "-"}
+
+
+def display_width(text: str) -> int:
+    """Terminal columns: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - display_width(text))
+
+
+def _identity_rows(host: HostFacts | None, lang: Lang) -> list[tuple[str, str]]:
+    if host is None:
+        return []
+    unset = word("sheet.not_set", lang)
+    asset = host.asset
+    return [
+        (
+            word("sheet.host", lang),
+            f"{host.hostname}" + (f" ({host.fqdn})" if host.fqdn != host.hostname else ""),
+        ),
+        (word("sheet.os", lang), f"{host.os_name} {host.os_version} ({host.kernel})"),
+        (word("sheet.ip", lang), ", ".join(host.ip_addresses) or "-"),
+        (word("sheet.mac", lang), ", ".join(host.mac_addresses) or "-"),
+        (word("sheet.disk", lang), ", ".join(host.disk_serials) or "-"),
+        (word("sheet.machine_number", lang), asset.machine_number or unset),
+        (word("sheet.responsible_person", lang), asset.responsible_person or unset),
+        (word("sheet.department", lang), asset.department or unset),
+        (word("sheet.classification", lang), asset.classification or unset),
+        (word("sheet.purpose", lang), asset.purpose or unset),
+    ]
+
+
+def _item_line(finding: Finding, lang: Lang) -> str:
+    status = f"{_MARK[finding.status]} {word(f'status.{finding.status.value}', lang)}"
+    severity = word(f"severity.{finding.severity.value}", lang)
+    return f"  {pad(status, 12)}{pad(severity, 10)}{finding.title.get(lang)}\n" + (
+        f"  {'':22}{finding.message.get(lang)}"
+    )
+
+
+def render_sheet(result: CheckResult, lang: Lang) -> str:
+    heading = word("sheet.heading", lang)
+    lines = [heading, "=" * display_width(heading)]
+    policy = result.policy
+    rows = _identity_rows(result.inventory.host, lang)
+    rows.append(
+        (
+            word("sheet.policy", lang),
+            f"{policy.title.get(lang)} — {policy.id} {policy.version}"
+            f" (sha256 {policy.sha256[:12]})",
+        )
+    )
+    rows.append(
+        (
+            word("sheet.checked_at", lang),
+            result.checked_at.astimezone().strftime("%Y-%m-%d %H:%M:%S %z"),
+        )
+    )
+    label_width = max(display_width(label) for label, _ in rows) + 2
+    lines.extend(f"{pad(label, label_width)}{value}" for label, value in rows)
+
+    lines += ["", word("sheet.items", lang)]
+    lines.extend(_item_line(f, lang) for f in result.findings)
+
+    colon = "：" if lang == "zh" else ": "
+    failed = [f for f in result.findings if f.status is Status.FAIL]
+    if failed:
+        lines += ["", word("sheet.todo", lang)]
+        for number, finding in enumerate(failed, 1):
+            remedy = (
+                finding.remedy.get(lang) if finding.remedy else word("sheet.default_remedy", lang)
+            )
+            lines.append(f"  {number}. {finding.title.get(lang)}{colon}{finding.message.get(lang)}")
+            lines.append(f"     {word('sheet.remedy', lang)}{colon}{remedy}")
+    unchecked = [f for f in result.findings if f.status is Status.ERROR]
+    if unchecked:
+        lines += ["", word("sheet.unchecked", lang)]
+        for finding in unchecked:
+            lines.append(f"  - {finding.title.get(lang)}{colon}{finding.message.get(lang)}")
+        lines.append(
+            f"    {word('sheet.remedy', lang)}{colon}{word('sheet.unchecked_remedy', lang)}"
+        )
+
+    summary = result.summary
+    verdict_key = "sheet.compliant" if summary.compliant else "sheet.not_compliant"
+    verdict = text(
+        verdict_key, passed=summary.passed, failed=summary.failed, errors=summary.errors
+    ).get(lang)
+    lines += ["", f"{word('sheet.result', lang)}{colon}{verdict}"]
+    return "\n".join(lines) + "\n"
