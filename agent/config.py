@@ -27,8 +27,8 @@ from typing import Any
 
 from agent.errors import ConfigError
 from agent.facts import AssetFields
+from agent.i18n import Lang
 from agent.platforms import platform_name
-from agent.policy.model import Lang
 
 CONFIG_ENV = "CUSTOS_AGENT_CONFIG"
 STATE_ENV = "CUSTOS_AGENT_STATE"

@@ -9,9 +9,20 @@ from __future__ import annotations
 
 import locale
 import os
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from agent.policy.model import Lang, LocalText
+Lang = Literal["zh", "en"]
+
+
+@dataclass(frozen=True)
+class LocalText:
+    zh: str
+    en: str
+
+    def get(self, lang: Lang) -> str:
+        return self.zh if lang == "zh" else self.en
+
 
 CATALOGUE: dict[str, tuple[str, str]] = {
     # facts that could not be collected

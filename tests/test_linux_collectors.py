@@ -130,3 +130,36 @@ def test_a_failing_collector_becomes_an_error_and_the_others_go_on(tmp_path: Pat
     assert inventory.services is None and "services" in inventory.errors
     assert inventory.processes  # psutil still works
     assert inventory.host is not None
+
+
+def test_the_socket_precheck_sees_a_connection_to_a_global_address(tmp_path: Path) -> None:
+    from agent.platforms.linux.netinfo import any_external_socket
+
+    header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid\n"
+    # 10.12.3.17:50312 -> 220.181.38.148:443 established; 127.0.0.1:22 listening.
+    (tmp_path / "tcp").write_text(
+        header
+        + "   0: 0100007F:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0\n"
+        + "   1: 11030C0A:C488 9426B5DC:01BB 01 00000000:00000000 00:00000000 00000000  1000\n"
+    )
+    assert any_external_socket(tmp_path) is True
+    (tmp_path / "tcp").write_text(
+        header + "   1: 11030C0A:C488 0100000A:01BB 01 00000000:00000000 00:00000000 00000000 0\n"
+    )
+    assert any_external_socket(tmp_path) is False
+
+
+def test_the_socket_precheck_reads_ipv4_mapped_ipv6_and_udp(tmp_path: Path) -> None:
+    from agent.platforms.linux.netinfo import any_external_socket
+
+    header = (
+        "  sl  local_address                         remote_address                        st\n"
+    )
+    # ::ffff:220.181.38.148 as the kernel prints it: four little-endian 32-bit words.
+    mapped = "0000000000000000FFFF00009426B5DC"
+    (tmp_path / "tcp6").write_text(header + f"   0: {'0' * 32}:C488 {mapped}:01BB 01 0\n")
+    assert any_external_socket(tmp_path) is True
+    (tmp_path / "tcp6").write_text(header)
+    # A connected UDP socket to a public DNS server (114.114.114.114:53).
+    (tmp_path / "udp").write_text(header + "   0: 11030C0A:D431 72727272:0035 01 0\n")
+    assert any_external_socket(tmp_path) is True

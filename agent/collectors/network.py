@@ -103,5 +103,5 @@ def collect(ctx: CollectContext) -> NetworkFacts:
         interfaces=interfaces(dict(platform.interface_info())),
         routes=platform.routes(),
         dns_servers=platform.dns_servers(),
-        connections=external_connections(),
+        connections=external_connections() if platform.may_have_external_connections() else (),
     )

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from importlib import resources
 from pathlib import Path
 
 from agent.config import AgentConfig, load_config
 from agent.errors import ConfigError
-from agent.i18n import detect_lang
-from agent.policy.model import Lang
+from agent.i18n import Lang, detect_lang
 
 DEFAULT_POLICY = "intranet-office.yaml"
 SERVER_POLICY = "policy.yaml"  # where the service keeps the policy the server assigned
@@ -51,9 +49,9 @@ def run_check_command(args: argparse.Namespace) -> int:
     result = run_check(policy, current_platform(), config.asset)
     if args.format == "json":
         from agent.output.json_report import check_document
+        from agent.output.json_stream import write_json
 
-        json.dump(check_document(result, lang), sys.stdout, ensure_ascii=False, indent=1)
-        sys.stdout.write("\n")
+        write_json(check_document(result, lang))
     else:
         from agent.output.sheet import render_sheet
 

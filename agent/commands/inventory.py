@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 
 from agent.collectors import collect_inventory
 from agent.collectors.base import CollectContext
 from agent.config import load_config
 from agent.facts import to_jsonable
+from agent.output.json_stream import write_json
 from agent.platforms import current_platform
 
 
@@ -20,8 +20,7 @@ def run_inventory(args: argparse.Namespace) -> int:
     ctx = CollectContext(platform=current_platform(), asset=config.asset, now=now)
     inventory = collect_inventory(ctx)
     if args.format == "json":
-        json.dump(to_jsonable(inventory), sys.stdout, ensure_ascii=False, indent=1)
-        sys.stdout.write("\n")
+        write_json(to_jsonable(inventory))
     else:
         from agent.output.inventory_text import render_inventory
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from agent.evaluation.common import facts_missing, not_applicable_here
 from agent.evaluation.findings import Finding, Status
 from agent.facts import Inventory
-from agent.i18n import text
-from agent.policy.model import AssetRule, Category, LocalText
+from agent.i18n import LocalText, text
+from agent.policy.model import AssetRule, Category
 
 CATEGORY = Category.ASSET
 

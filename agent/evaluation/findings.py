@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.facts import Inventory
-from agent.policy.model import Category, LocalText, Policy, Rule, Severity
+from agent.i18n import LocalText
+from agent.policy.model import Category, Policy, Rule, Severity
 
 
 class Status(str, enum.Enum):

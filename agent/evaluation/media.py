@@ -13,10 +13,9 @@ from collections.abc import Sequence
 from agent.evaluation.common import facts_missing, not_applicable_here
 from agent.evaluation.findings import Finding, Status
 from agent.facts import Inventory, MediaEvent, StorageDevice, UsbClass, UsbDevice
-from agent.i18n import join, text
+from agent.i18n import LocalText, join, text
 from agent.policy.model import (
     Category,
-    LocalText,
     MediaCheck,
     MediaMode,
     MediaRule,

@@ -7,7 +7,7 @@ from typing import Any
 from agent import __version__
 from agent.evaluation import CheckResult
 from agent.facts import to_jsonable
-from agent.policy.model import Lang
+from agent.i18n import Lang
 
 
 def check_document(result: CheckResult, lang: Lang) -> dict[str, Any]:

@@ -10,8 +10,7 @@ import unicodedata
 
 from agent.evaluation import CheckResult, Finding, Status
 from agent.facts import HostFacts
-from agent.i18n import text, word
-from agent.policy.model import Lang
+from agent.i18n import Lang, text, word
 
 _MARK = {Status.PASS: "✔", Status.FAIL: "✘", Status.ERROR: "?", Status.NOT_APPLICABLE: "-"}
 

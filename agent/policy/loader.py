@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from agent.errors import PolicyError, PolicyProblem
+from agent.i18n import LocalText
 from agent.platforms.usb_classes import normalise_hex_id
 from agent.policy import yaml_positions
 from agent.policy.durations import format_duration, parse_duration
@@ -36,7 +37,6 @@ from agent.policy.model import (
     InternetRule,
     InternetSection,
     IpNetwork,
-    LocalText,
     MediaCheck,
     MediaMode,
     MediaRule,

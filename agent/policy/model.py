@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-Lang = Literal["zh", "en"]
+from agent.i18n import LocalText
+
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -32,15 +33,6 @@ class Category(str, enum.Enum):
     MEDIA = "media"
     INTERNET = "internet"
     ASSET = "asset"
-
-
-@dataclass(frozen=True)
-class LocalText:
-    zh: str
-    en: str
-
-    def get(self, lang: Lang) -> str:
-        return self.zh if lang == "zh" else self.en
 
 
 @dataclass(frozen=True)

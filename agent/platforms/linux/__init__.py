@@ -74,5 +74,8 @@ class LinuxAdapter:
     def routes(self) -> tuple[Route, ...]:
         return netinfo.read_routes(self.proc / "net")
 
+    def may_have_external_connections(self) -> bool:
+        return netinfo.any_external_socket(self.proc / "net")
+
     def dns_servers(self) -> tuple[str, ...]:
         return netinfo.read_dns_servers(self.etc, self.root / "run")

@@ -146,3 +146,33 @@ def read_dns_servers(etc: Path, run_dir: Path) -> tuple[str, ...]:
             if len(parts) >= 2 and parts[0] == "nameserver" and parts[1] not in servers:
                 servers.append(parts[1])
     return tuple(servers)
+
+
+def _proc_net_address(hex_address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """/proc/net/tcp* addresses are 32-bit words in host (little-endian) byte order."""
+    raw = bytes.fromhex(hex_address)
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+    address = ipaddress.ip_address(words)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+def any_external_socket(proc_net: Path) -> bool:
+    """Whether any connected socket has a global far end, read from /proc/net in one pass.
+
+    Mapping sockets to processes means reading every process's file descriptors, the slow
+    part of a connection listing; on an intranet PC there is usually nothing to map.
+    """
+    for table in ("tcp", "tcp6", "udp", "udp6"):
+        for line in _read(proc_net / table).splitlines()[1:]:
+            fields = line.split()
+            if len(fields) < 4 or fields[3] != "01":  # 01: established (connected for UDP)
+                continue
+            try:
+                remote = _proc_net_address(fields[2].split(":")[0])
+            except ValueError:
+                return True  # unreadable: let the full listing decide
+            if remote.is_global:
+                return True
+    return False

@@ -94,5 +94,8 @@ class MacOSAdapter:
     def routes(self) -> tuple[Route, ...]:
         return routes.parse_netstat_routes(self._run(routes.NETSTAT_ROUTES_ARGV))
 
+    def may_have_external_connections(self) -> bool:
+        return True  # no cheap pre-check here: psutil lists the connections
+
     def dns_servers(self) -> tuple[str, ...]:
         return dns.parse_scutil_dns(self._run(dns.SCUTIL_DNS_ARGV))

@@ -56,5 +56,8 @@ class WindowsAdapter:
     def routes(self) -> tuple[Route, ...]:
         return network.routes(self.run)
 
+    def may_have_external_connections(self) -> bool:
+        return True  # no cheap pre-check here: psutil lists the connections
+
     def dns_servers(self) -> tuple[str, ...]:
         return network.dns_servers(self.run)
