@@ -1,7 +1,8 @@
 """The Windows adapter against recorded-format fixtures (tests/fixtures/windows/README.md).
 
-Windows cannot run here; the adapter takes its registry and its command runner as arguments,
-so these tests hand it `reg export` files and PowerShell ConvertTo-Json output.
+Windows cannot run here; the adapter takes its registry, its command runner and its source of
+service records as arguments, so these tests hand it `reg export` files, PowerShell
+ConvertTo-Json output and psutil `WindowsService.as_dict()` records.
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from agent.collectors import collect_inventory
@@ -33,7 +35,7 @@ from agent.platforms.windows.host import DISK_DRIVES
 from agent.platforms.windows.network import DNS_SERVERS, NET_ADAPTERS, NET_ROUTES
 from agent.platforms.windows.powershell import POWERSHELL, UTF8_PREFIX
 from agent.platforms.windows.regfile import decode_reg_file
-from agent.platforms.windows.services import SERVICES
+from agent.platforms.windows.services import live_service_records, services_from_records
 from agent.platforms.windows.storage import DISK_VOLUMES
 from agent.platforms.windows.usb import PNP_USB_DEVICES
 
@@ -45,7 +47,6 @@ RECORDED_OUTPUT = {
     DISK_DRIVES: "win32_diskdrive.json",
     DISK_VOLUMES: "disk_volumes.json",
     PNP_USB_DEVICES: "pnp_usb_devices.json",
-    SERVICES: "win32_service.json",
     NET_ADAPTERS: "netadapter.json",
     NET_ROUTES: "netroute.json",
     DNS_SERVERS: "dnsclientserveraddress.json",
@@ -74,6 +75,14 @@ def failing_runner(argv: Sequence[str], timeout: float = 10.0) -> str:
     raise CommandError(argv, "exit status 1: Get-CimInstance : Access denied")
 
 
+def recorded_services() -> list[dict[str, Any]]:
+    """What `live_service_records()` returned on the fixture machine (psutil as_dict())."""
+    records: list[dict[str, Any]] = json.loads(
+        (FIXTURES / "psutil_services.json").read_text(encoding="utf-8")
+    )
+    return records
+
+
 @pytest.fixture(scope="module")
 def registry() -> RegExportRegistry:
     return RegExportRegistry.from_files(sorted(FIXTURES.glob("*.reg")))
@@ -81,7 +90,7 @@ def registry() -> RegExportRegistry:
 
 @pytest.fixture
 def adapter(registry: RegExportRegistry) -> WindowsAdapter:
-    return WindowsAdapter(registry=registry, run=ReplayRunner())
+    return WindowsAdapter(registry=registry, run=ReplayRunner(), service_records=recorded_services)
 
 
 def export(*sections: str) -> str:
@@ -481,41 +490,207 @@ def test_disk_serials_are_those_of_the_internal_disks_trimmed(adapter: WindowsAd
 # --- services ------------------------------------------------------------------------------
 
 
-def test_it_normalises_service_states_and_start_modes(adapter: WindowsAdapter) -> None:
+def test_it_normalises_every_recorded_service(adapter: WindowsAdapter) -> None:
+    found = [
+        (s.name, s.display_name, s.state, s.start_mode, s.source, s.raw_state)
+        for s in adapter.services()
+    ]
+    assert found == [
+        ("AudioSrv", "Windows Audio", "running", "auto", "windows", "running"),
+        (
+            "BITS",
+            "Background Intelligent Transfer Service",
+            "other",
+            "manual",
+            "windows",
+            "start_pending",
+        ),
+        ("Dhcp", "DHCP Client", "running", "auto", "windows", "running"),
+        ("Dnscache", "DNS Client", "running", "auto", "windows", "running"),
+        ("EventLog", "Windows Event Log", "running", "auto", "windows", "running"),
+        ("icssvc", "Windows 移动热点服务", "stopped", "manual", "windows", "stopped"),
+        ("LanmanServer", "Server", "running", "auto", "windows", "running"),
+        ("RemoteRegistry", "Remote Registry", "stopped", "disabled", "windows", "stopped"),
+        (
+            "SharedAccess",
+            "Internet Connection Sharing (ICS)",
+            "stopped",
+            "manual",
+            "windows",
+            "stopped",
+        ),
+        ("Spooler", "Print Spooler", "running", "auto", "windows", "running"),
+        ("sppsvc", "Software Protection", "stopped", "auto", "windows", "stopped"),
+        ("TermService", "Remote Desktop Services", "stopped", "manual", "windows", "stopped"),
+        (
+            "TQClientSvc",
+            "奇安信天擎终端安全管理系统服务",
+            "running",
+            "auto",
+            "windows",
+            "running",
+        ),
+        ("vrvedp_m", "北信源终端安全登记与管理系统", "stopped", "auto", "windows", "stopped"),
+        (
+            "WinDefend",
+            "Microsoft Defender Antivirus Service",
+            "running",
+            "auto",
+            "windows",
+            "running",
+        ),
+        ("wuauserv", "Windows Update", "stopped", "manual", "windows", "stopped"),
+        ("ZhuDongFangYu", "360主动防御服务模块", "running", "auto", "windows", "running"),
+    ]
+
+
+def psutil_record(**changes: Any) -> dict[str, Any]:
+    """One as_dict() record in psutil's shape, a running automatic service unless changed."""
+    record: dict[str, Any] = {
+        "display_name": "Test Service",
+        "binpath": "C:\\WINDOWS\\system32\\svchost.exe -k netsvcs -p",
+        "username": "LocalSystem",
+        "start_type": "automatic",
+        "status": "running",
+        "pid": 1234,
+        "name": "TestSvc",
+        "description": "",
+    }
+    record.update(changes)
+    return record
+
+
+@pytest.mark.parametrize(
+    ("status", "state"),
+    [
+        ("running", "running"),
+        ("stopped", "stopped"),
+        ("paused", "other"),
+        ("start_pending", "other"),
+        ("pause_pending", "other"),
+        ("continue_pending", "other"),
+        ("stop_pending", "other"),
+        ("unknown", "other"),  # psutil's word for a state it does not know
+    ],
+)
+def test_each_psutil_status_maps_to_a_state_and_is_kept_raw(status: str, state: str) -> None:
+    [service] = services_from_records([psutil_record(status=status)])
+    assert (service.state, service.raw_state) == (state, status)
+
+
+@pytest.mark.parametrize(
+    ("start_type", "start_mode"),
+    [
+        ("automatic", "auto"),
+        ("manual", "manual"),
+        ("disabled", "disabled"),
+        ("unknown", "other"),  # boot/system start: drivers, which psutil does not list
+        ("", ""),
+    ],
+)
+def test_each_psutil_start_type_maps_to_a_start_mode(start_type: str, start_mode: str) -> None:
+    [service] = services_from_records([psutil_record(start_type=start_type)])
+    assert service.start_mode == start_mode
+
+
+def test_a_chinese_display_name_is_kept_as_it_is(adapter: WindowsAdapter) -> None:
     services = {service.name: service for service in adapter.services()}
-    assert len(services) == 17
-    spooler = services["Spooler"]
-    assert (spooler.display_name, spooler.state, spooler.start_mode, spooler.source) == (
-        "Print Spooler",
-        "running",
-        "auto",
-        "windows",
-    )
-    assert (services["RemoteRegistry"].state, services["RemoteRegistry"].start_mode) == (
-        "stopped",
-        "disabled",
-    )
-    assert (services["BITS"].state, services["BITS"].raw_state) == ("other", "Start Pending")
     assert services["vrvedp_m"].display_name == "北信源终端安全登记与管理系统"
-    assert (services["vrvedp_m"].state, services["vrvedp_m"].start_mode) == ("stopped", "auto")
-    assert services["icssvc"].start_mode == "manual"
 
 
-def test_a_single_service_comes_as_one_object_and_is_still_read(
+def test_no_services_is_an_empty_tuple(registry: RegExportRegistry) -> None:
+    assert services_from_records([]) == ()
+    assert WindowsAdapter(registry, ReplayRunner(), service_records=list).services() == ()
+
+
+def test_missing_or_none_fields_read_as_empty_and_a_nameless_record_is_left_out() -> None:
+    records: list[Mapping[str, Any]] = [
+        {"name": "Bare", "status": "stopped"},  # no display_name, start_type, pid, ...
+        psutil_record(display_name=None, start_type=None, status=None),
+        {"display_name": "No Name", "status": "running", "start_type": "manual"},
+        psutil_record(name=""),
+    ]
+    found = [
+        (s.name, s.display_name, s.state, s.start_mode, s.raw_state)
+        for s in services_from_records(records)
+    ]
+    assert found == [
+        ("Bare", "", "stopped", "", "stopped"),
+        ("TestSvc", "", "other", "", ""),
+    ]
+
+
+def test_the_adapter_reads_the_records_each_time_services_is_asked_for(
     registry: RegExportRegistry,
 ) -> None:
-    one = (FIXTURES / "win32_service_one.json").read_text(encoding="utf-8")
-    adapter = WindowsAdapter(registry, ReplayRunner({SERVICES: one}))
-    assert [(s.name, s.state) for s in adapter.services()] == [("Spooler", "running")]
+    calls: list[int] = []
+
+    def records() -> list[dict[str, Any]]:
+        calls.append(1)
+        return [psutil_record()]
+
+    adapter = WindowsAdapter(registry, ReplayRunner(), service_records=records)
+    assert calls == []  # nothing is read when the adapter is made
+    assert [s.name for s in adapter.services()] == ["TestSvc"]
+    assert [s.name for s in adapter.services()] == ["TestSvc"]
+    assert len(calls) == 2
 
 
-def test_empty_output_and_a_bom_are_read_as_powershell_prints_them(
+@pytest.mark.skipif(sys.platform == "win32", reason="psutil lists services on Windows")
+def test_live_service_records_off_windows_is_a_clear_error() -> None:
+    assert not hasattr(psutil, "win_service_iter")
+    with pytest.raises(CollectorError, match="only be listed on Windows"):
+        live_service_records()
+
+
+class FakeWindowsService:
+    """Stands in for psutil's WindowsService: as_dict() answers or raises."""
+
+    def __init__(self, name: str, error: Exception | None = None) -> None:
+        self.name = name
+        self.error = error
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.error is not None:
+            raise self.error
+        return psutil_record(name=self.name)
+
+
+def test_live_service_records_skips_services_that_vanish_or_deny_access(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    listed = [
+        FakeWindowsService("Spooler"),
+        FakeWindowsService("Gone", psutil.NoSuchProcess(pid=0, name="Gone")),
+        FakeWindowsService("Locked", psutil.AccessDenied(name="Locked")),
+        FakeWindowsService("wuauserv"),
+    ]
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(psutil, "win_service_iter", lambda: iter(listed), raising=False)
+    assert [record["name"] for record in live_service_records()] == ["Spooler", "wuauserv"]
+
+
+def test_live_service_records_without_the_service_manager_is_a_collector_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def scm_denied() -> Iterator[FakeWindowsService]:
+        raise PermissionError(13, "Access is denied", None, 5)
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(psutil, "win_service_iter", scm_denied, raising=False)
+    with pytest.raises(CollectorError, match="Windows services unavailable"):
+        live_service_records()
+
+
+def test_a_failing_service_source_propagates_its_collector_error(
     registry: RegExportRegistry,
 ) -> None:
-    one = (FIXTURES / "win32_service_one.json").read_text(encoding="utf-8")
-    assert WindowsAdapter(registry, ReplayRunner({SERVICES: ""})).services() == ()
-    with_bom = WindowsAdapter(registry, ReplayRunner({SERVICES: "\ufeff" + one})).services()
-    assert [s.name for s in with_bom] == ["Spooler"]
+    def denied() -> list[dict[str, Any]]:
+        raise CollectorError("Windows services unavailable: [WinError 5] Access is denied")
+
+    adapter = WindowsAdapter(registry, ReplayRunner(), service_records=denied)
+    with pytest.raises(CollectorError, match="Access is denied"):
+        adapter.services()
 
 
 # --- removable storage attached now ----------------------------------------------------------
@@ -843,7 +1018,6 @@ def test_dns_servers_leave_out_the_site_local_placeholders(adapter: WindowsAdapt
     "method",
     [
         "disk_serials",
-        "services",
         "removable_storage",
         "usb_devices",
         "interface_info",
@@ -861,9 +1035,9 @@ def test_a_failing_command_propagates_as_command_error(
 
 
 def test_output_that_is_not_json_is_a_collector_error(registry: RegExportRegistry) -> None:
-    adapter = WindowsAdapter(registry, ReplayRunner({SERVICES: "Get-CimInstance : 拒绝访问。"}))
+    adapter = WindowsAdapter(registry, ReplayRunner({DNS_SERVERS: "Get-DnsClient : 拒绝访问。"}))
     with pytest.raises(CollectorError, match="PowerShell printed no JSON"):
-        adapter.services()
+        adapter.dns_servers()
 
 
 def test_the_adapter_says_it_is_windows(adapter: WindowsAdapter) -> None:
@@ -876,7 +1050,7 @@ def test_the_inventory_collectors_run_on_recorded_windows_data(
     """The adapter through the real collectors: what `custos-agent inventory` would print on
     this Windows machine (psutil's own parts still describe the machine running the test)."""
     context = CollectContext(
-        platform=WindowsAdapter(registry, ReplayRunner()),
+        platform=WindowsAdapter(registry, ReplayRunner(), service_records=recorded_services),
         asset=AssetFields(),
         now=dt.datetime(2024, 7, 8, 2, 0, tzinfo=UTC),
         history_since=dt.datetime(2024, 7, 2, tzinfo=UTC),
@@ -887,6 +1061,9 @@ def test_the_inventory_collectors_run_on_recorded_windows_data(
     assert (inventory.host.platform, inventory.host.os_name) == ("windows", "Windows 11 Pro 23H2")
     assert inventory.software is not None
     assert len(inventory.software) == 15
+    assert inventory.services is not None
+    assert len(inventory.services) == 17
+    assert [s.name for s in inventory.services if s.state == "other"] == ["BITS"]
     assert inventory.media is not None
     assert len(inventory.media.storage) == 3
     assert len(inventory.media.history) == 5

@@ -1,7 +1,9 @@
-"""The Windows adapter: registry (`winreg` or `reg export` files) and PowerShell CIM queries.
+"""The Windows adapter: the registry (`winreg` or `reg export` files), PowerShell CIM queries
+and, for services, psutil.
 
 Public surface:
-    WindowsAdapter(registry=None, run=None)   the PlatformAdapter for Windows
+    WindowsAdapter(registry=None, run=None, *, service_records=None)
+                                              the PlatformAdapter for Windows
     RegistryView, Bitness, RegValue           what the adapter reads the registry through
     WinregRegistry                            the live registry (Windows only)
     RegExportRegistry                         recorded `reg export` files, any OS

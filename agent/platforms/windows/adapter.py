@@ -1,14 +1,15 @@
-"""The Windows `PlatformAdapter`: the registry and PowerShell behind one object.
+"""The Windows `PlatformAdapter`: the registry, PowerShell and psutil behind one object.
 
-Both data sources are constructor arguments so that tests replay recorded `reg export`
-files and PowerShell JSON (see tests/fixtures/windows); by default the live registry
-(`WinregRegistry`) and `run_command` are used.
+The data sources are constructor arguments so that tests replay recorded `reg export` files,
+PowerShell JSON and psutil service records (see tests/fixtures/windows); by default the live
+registry (`WinregRegistry`), `run_command` and `psutil.win_service_iter` are used.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from agent.facts import Route, Service, Software, StorageDevice, UsbDevice
 from agent.platforms.base import CommandRunner, InterfaceInfo, MediaHistory, OsRelease, run_command
@@ -19,9 +20,18 @@ from agent.platforms.windows.registry import RegistryView, WinregRegistry
 class WindowsAdapter:
     name = "windows"
 
-    def __init__(self, registry: RegistryView | None = None, run: CommandRunner | None = None):
+    def __init__(
+        self,
+        registry: RegistryView | None = None,
+        run: CommandRunner | None = None,
+        *,
+        service_records: Callable[[], Iterable[Mapping[str, Any]]] | None = None,
+    ):
         self.registry: RegistryView = registry if registry is not None else WinregRegistry()
         self.run: CommandRunner = run if run is not None else run_command
+        self.service_records: Callable[[], Iterable[Mapping[str, Any]]] = (
+            service_records if service_records is not None else services.live_service_records
+        )
 
     def os_release(self) -> OsRelease:
         return host.os_release(self.registry)
@@ -39,7 +49,7 @@ class WindowsAdapter:
         return software.installed_software(self.registry)
 
     def services(self) -> tuple[Service, ...]:
-        return services.services(self.run)
+        return services.services_from_records(self.service_records())
 
     def removable_storage(self) -> tuple[StorageDevice, ...]:
         return storage.removable_storage(self.run, self.registry)
