@@ -84,6 +84,14 @@ def office() -> Iterator[Namespace]:
         yield namespace
 
 
+def check_in(namespace: Namespace, policy: Path) -> tuple[int, dict]:
+    """The real agent, run inside `namespace`, checking `policy`; (exit status, JSON)."""
+    return run_agent_json(
+        "check", "--policy", str(policy), "--format", "json", "--lang", "en",
+        prefix=namespace.exec_argv(),
+    )  # fmt: skip
+
+
 def findings(document: dict) -> dict[str, dict]:
     return {f["rule"]: f for f in document["findings"]}
 
@@ -102,16 +110,7 @@ def test_an_office_with_no_route_out_passes(
             namespace=outside,
         ):
             policy = egress_policy(tmp_path, "http://10.213.9.1:8080/", "10.213.9.1:7070", public)
-            status, document = run_agent_json(
-                "check",
-                "--policy",
-                str(policy),
-                "--format",
-                "json",
-                "--lang",
-                "en",
-                prefix=office.exec_argv(),
-            )
+            status, document = check_in(office, policy)
     assert status == 0, document
     assert document["summary"]["compliant"] is True
     probes = findings(document)["no-internet"]
@@ -134,16 +133,7 @@ def test_an_office_with_a_route_to_the_outside_fails_with_evidence(
             namespace=outside,
         ) as responder:
             policy = egress_policy(tmp_path, "http://10.213.9.1:8080/", "10.213.9.1:7070", public)
-            status, document = run_agent_json(
-                "check",
-                "--policy",
-                str(policy),
-                "--format",
-                "json",
-                "--lang",
-                "en",
-                prefix=office.exec_argv(),
-            )
+            status, document = check_in(office, policy)
             served = responder.log_lines()
     assert status == 1
     assert document["summary"]["compliant"] is False
@@ -191,16 +181,7 @@ def test_an_answer_without_a_valid_nonce_signature_is_not_the_internet(
         policy = egress_policy(
             tmp_path, "http://10.213.9.1:8080/", "10.213.9.1:7070", responder_key[1]
         )
-        status, document = run_agent_json(
-            "check",
-            "--policy",
-            str(policy),
-            "--format",
-            "json",
-            "--lang",
-            "en",
-            prefix=office.exec_argv(),
-        )
+        status, document = check_in(office, policy)
     probes = findings(document)["no-internet"]
     assert probes["status"] == "pass", probes
     assert {p["outcome"] for p in probes["evidence"]["probes"]} == {"unverified"}
@@ -219,16 +200,7 @@ def test_a_second_default_route_is_found(
         policy = egress_policy(
             tmp_path, "http://10.213.9.1:8080/", "10.213.9.1:7070", responder_key[1]
         )
-        status, document = run_agent_json(
-            "check",
-            "--policy",
-            str(policy),
-            "--format",
-            "json",
-            "--lang",
-            "en",
-            prefix=office.exec_argv(),
-        )
+        status, document = check_in(office, policy)
     routes = findings(document)["one-default-route"]
     assert status == 1
     assert routes["status"] == "fail"
