@@ -94,14 +94,17 @@ def run_check(
     asset: AssetFields,
     now: dt.datetime | None = None,
     probe_runner: ProbeRunner = _default_probe_runner,
+    whole_inventory: bool = False,
 ) -> CheckResult:
+    """`whole_inventory`: collect every fact, not only what the rules read — a report to the
+    server carries the machine's state for the dashboard and the auditors' check sheet."""
     started = time.monotonic()
     now = now or dt.datetime.now(dt.timezone.utc)
     probe_thread, probe_results = _start_probes(policy, platform.name, probe_runner)
     ctx = CollectContext(
         platform=platform, asset=asset, now=now, history_since=history_since(policy, now)
     )
-    inventory = collect_inventory(ctx, needed_collectors(policy))
+    inventory = collect_inventory(ctx, None if whole_inventory else needed_collectors(policy))
     if probe_thread is not None:
         probe_thread.join()
     findings = evaluate(policy, inventory, platform.name, now, probe_results)

@@ -58,6 +58,20 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("files", type=Path, nargs="+", metavar="FILE")
     policy_commands.add_parser("schema", help="print the policy JSON Schema")
 
+    enroll = commands.add_parser("enroll", help="enroll this PC with a collection server")
+    enroll.add_argument("--server", required=True, metavar="URL", help="https://server[:port]")
+    enroll.add_argument("--token", required=True, help="enrollment token from the unit admin")
+    enroll.add_argument("--ca-bundle", type=Path, metavar="FILE", help="trust only these CAs")
+    enroll.add_argument("--pin-sha256", metavar="HEX", help="SHA-256 of the server certificate")
+    enroll.add_argument("--proxy", metavar="URL", help="HTTP proxy to reach the server through")
+    enroll.add_argument("--force", action="store_true", help="enroll again (new key, new host)")
+
+    commands.add_parser("run", help="the service: check and report on schedule and on events")
+    commands.add_parser("send", help="check now and deliver every waiting report")
+
+    status = commands.add_parser("status", help="enrollment, waiting reports, policy")
+    status.add_argument("--format", choices=("json", "text"), default="json")
+
     # Listed for --help only: main() hands its arguments to agent.probes.responder as they are.
     commands.add_parser(
         "probe-responder",
@@ -90,8 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return responder_main(arguments[arguments.index("probe-responder") + 1 :])
     args = build_parser().parse_args(arguments)
+    # The service reports delivery trouble (warnings) to its journal even when not verbose.
+    quiet = logging.WARNING if args.command == "run" else logging.ERROR
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.ERROR,
+        level=logging.INFO if args.verbose else quiet,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
@@ -110,6 +126,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             from agent.commands.policy import run_policy_command
 
             return run_policy_command(args)
+        if args.command == "enroll":
+            from agent.commands.enroll import run_enroll
+
+            return run_enroll(args)
+        if args.command == "run":
+            from agent.commands.run import run_service
+
+            return run_service(args)
+        if args.command == "send":
+            from agent.commands.send import run_send
+
+            return run_send(args)
+        if args.command == "status":
+            from agent.commands.status import run_status
+
+            return run_status(args)
     except CustosError as exc:
         print(f"custos-agent: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -16,6 +16,11 @@ Example::
       department: 办公室
       classification: 内部
       purpose: intranet
+    # the service (`custos-agent run`); all optional
+    watch_roots: [/media, /run/media, /mnt]   # where removable media get mounted
+    spool_max_bytes: 52428800                # reports waiting for the server, at most
+    full_refresh_days: 30                    # a full report at least this often
+    check_interval_override: 600             # seconds; overrides the policy's schedule
 """
 
 from __future__ import annotations
@@ -33,7 +38,20 @@ from agent.platforms import platform_name
 CONFIG_ENV = "CUSTOS_AGENT_CONFIG"
 STATE_ENV = "CUSTOS_AGENT_STATE"
 ASSET_FIELD_NAMES = tuple(f.name for f in fields(AssetFields))
-_KNOWN_KEYS = frozenset({"state_dir", "policy", "lang", "asset"})
+_KNOWN_KEYS = frozenset(
+    {
+        "state_dir",
+        "policy",
+        "lang",
+        "asset",
+        "watch_roots",
+        "spool_max_bytes",
+        "full_refresh_days",
+        "check_interval_override",
+    }
+)
+DEFAULT_SPOOL_MAX_BYTES = 50 * 1024 * 1024
+DEFAULT_FULL_REFRESH_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -43,6 +61,10 @@ class AgentConfig:
     policy_file: Path | None = None
     lang: Lang | None = None
     source: Path | None = None  # the file this came from, None for built-in defaults
+    watch_roots: tuple[Path, ...] | None = None  # None: the OS's usual mount roots
+    spool_max_bytes: int = DEFAULT_SPOOL_MAX_BYTES
+    full_refresh_days: int = DEFAULT_FULL_REFRESH_DAYS
+    check_interval_override: float | None = None  # seconds; None: the policy's schedule
 
 
 def _program_data() -> Path:
@@ -96,6 +118,30 @@ def _text(path: Path, key: str, value: Any) -> str:
     raise ConfigError(f"{path}: {key}: expected text, got {type(value).__name__}")
 
 
+def _positive_seconds(path: Path, key: str, value: Any) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    raise ConfigError(f"{path}: {key}: expected a positive number of seconds, got {value!r}")
+
+
+def _positive_int(path: Path, key: str, value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    raise ConfigError(f"{path}: {key}: expected a positive whole number, got {value!r}")
+
+
+def _paths(path: Path, key: str, value: Any) -> tuple[Path, ...]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{path}: {key}: expected a list of directories")
+    found = []
+    for index, item in enumerate(value):
+        if not isinstance(item, str) or not item.strip():
+            raise ConfigError(f"{path}: {key}[{index}]: expected a directory path")
+        directory = Path(item)
+        found.append(directory if directory.is_absolute() else path.parent / directory)
+    return tuple(found)
+
+
 def load_config(config_file: Path | None = None, state_dir: Path | None = None) -> AgentConfig:
     """Built from (highest first): explicit arguments, environment, the config file, defaults."""
     if config_file is None and os.environ.get(CONFIG_ENV):
@@ -139,4 +185,20 @@ def load_config(config_file: Path | None = None, state_dir: Path | None = None) 
         policy_file=policy_file,
         lang=lang,
         source=path if data or explicit else None,
+        watch_roots=(
+            _paths(path, "watch_roots", data["watch_roots"])
+            if data.get("watch_roots") is not None
+            else None
+        ),
+        spool_max_bytes=_positive_int(
+            path, "spool_max_bytes", data.get("spool_max_bytes", DEFAULT_SPOOL_MAX_BYTES)
+        ),
+        full_refresh_days=_positive_int(
+            path, "full_refresh_days", data.get("full_refresh_days", DEFAULT_FULL_REFRESH_DAYS)
+        ),
+        check_interval_override=(
+            _positive_seconds(path, "check_interval_override", data["check_interval_override"])
+            if data.get("check_interval_override") is not None
+            else None
+        ),
     )

@@ -190,3 +190,12 @@ def test_signatures_of_one_kind_never_verify_as_another(key: Ed25519PrivateKey) 
 
 def test_every_reason_maps_to_a_client_error_except_the_agent_side_one() -> None:
     assert {s for r, s in REASONS.items() if r != "bad_server_signature"} <= set(range(400, 500))
+
+
+def test_the_state_hash_ignores_the_moving_start_of_the_history_window() -> None:
+    def inventory(since: str) -> dict:
+        return {"media": {"storage": [], "history": [], "history_since": since}}
+
+    assert state_hash({}, [], inventory("2026-10-28T08:00:00+00:00")) == state_hash(
+        {}, [], inventory("2026-10-28T09:00:00+00:00")
+    )

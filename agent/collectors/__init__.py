@@ -39,7 +39,8 @@ def collect_inventory(ctx: CollectContext, names: Iterable[str] | None = None) -
         try:
             results[name] = REGISTRY[name](ctx)
         except Exception as exc:  # any failure stays inside its collector
-            log.warning("collector %s failed: %s", name, exc, exc_info=log.isEnabledFor(10))
+            log.warning("collector %s failed: %s", name, exc)
+            log.debug("collector %s failed", name, exc_info=True)
             # Our own errors already say what went wrong; anything else keeps its type name.
             errors[name] = (
                 str(exc) if isinstance(exc, CustosError) else f"{type(exc).__name__}: {exc}"

@@ -127,12 +127,14 @@ def stable_state(
     """The part of a full report that only changes when the machine's state changes."""
     network = dict(inventory.get("network") or {})
     network.pop("connections", None)  # ephemeral ports, moment to moment
+    media = dict(inventory.get("media") or {})
+    media.pop("history_since", None)  # "now minus the lookback": moves with every check
     return {
         "host": {k: v for k, v in host.items() if k not in _VOLATILE_HOST_KEYS},
         "findings": sorted((f["rule"], f["status"]) for f in findings),
         "software": inventory.get("software"),
         "services": [(s.get("name"), s.get("state")) for s in (inventory.get("services") or [])],
-        "media": inventory.get("media"),
+        "media": media,
         "network": network,
     }
 

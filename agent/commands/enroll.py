@@ -1,0 +1,164 @@
+"""`custos-agent enroll --server URL --token TOKEN`: make this PC a known host of a server.
+
+The agent makes its Ed25519 key, proves it holds it (`auth.enrollment_proof`), sends it
+with the host's identity and the unit's token, and pins the server key it gets back.
+Nothing is written to the state directory unless the server said yes: a refused or failed
+enrollment leaves the machine exactly as it was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from agent.collectors import host as host_collector
+from agent.collectors.base import CollectContext
+from agent.config import load_config
+from agent.errors import ConfigError
+from agent.facts import HostFacts
+from agent.platforms import current_platform
+from agent.probes.keytext import decode_public_key, encode_public_key
+from agent.protocol.auth import enrollment_proof
+from agent.protocol.canonical import canonical_json
+from agent.protocol.envelope import HOST_ID, format_time
+from agent.state import Delivery, Enrollment, StateDir
+from agent.transport import Transport, TransportError, TransportOptions, normalise_pin
+
+ENROLL_PATH = "/api/v1/enroll"
+EXIT_OK, EXIT_UNREACHABLE, EXIT_REFUSED = 0, 1, 2
+
+
+def enrollment_host(facts: HostFacts) -> dict[str, Any]:
+    """The identity fields the server records (docs/protocol.md)."""
+    asset = facts.asset
+    return {
+        "hostname": facts.hostname,
+        "fqdn": facts.fqdn,
+        "machine_id": facts.machine_id,
+        "platform": facts.platform,
+        "os_name": facts.os_name,
+        "os_version": facts.os_version,
+        "mac_addresses": list(facts.mac_addresses),
+        "ip_addresses": list(facts.ip_addresses),
+        "disk_serials": list(facts.disk_serials),
+        "asset": {
+            "machine_number": asset.machine_number,
+            "responsible_person": asset.responsible_person,
+            "department": asset.department,
+            "classification": asset.classification,
+            "purpose": asset.purpose,
+        },
+    }
+
+
+def _server_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"--server: expected an http(s):// URL, got {text!r}")
+    if parts.query or parts.fragment:
+        raise ConfigError("--server: the URL must not have a query or fragment")
+    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "::1", "localhost"):
+        print(
+            "custos-agent: warning: plain http: reports stay signed, but the enrollment "
+            "token and reports travel unencrypted",
+            file=sys.stderr,
+        )
+    return text.rstrip("/")
+
+
+def _options(args: argparse.Namespace) -> TransportOptions:
+    ca_bundle: Path | None = args.ca_bundle.resolve() if args.ca_bundle else None
+    if ca_bundle is not None and not ca_bundle.is_file():
+        raise ConfigError(f"--ca-bundle: {ca_bundle}: no such file")
+    pin = None
+    if args.pin_sha256:
+        try:
+            pin = normalise_pin(args.pin_sha256)
+        except ValueError as exc:
+            raise ConfigError(f"--pin-sha256: {exc}") from None
+    return TransportOptions(ca_bundle=ca_bundle, pin_sha256=pin, proxy=args.proxy or None)
+
+
+def run_enroll(args: argparse.Namespace) -> int:
+    config = load_config(args.config, args.state_dir)
+    state = StateDir(config.state_dir)
+    current = state.load_enrollment() if state.is_enrolled() else None
+    if current is not None and not args.force:
+        print(
+            f"custos-agent: already enrolled as {current.host_id} with {current.server}; "
+            "use --force to enroll again",
+            file=sys.stderr,
+        )
+        return EXIT_REFUSED
+    server = _server_url(args.server)
+    options = _options(args)
+    now = dt.datetime.now(dt.timezone.utc)
+    facts = host_collector.collect(CollectContext(current_platform(), config.asset, now))
+    key = Ed25519PrivateKey.generate()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    request = {
+        "v": 1,
+        "token": args.token,
+        "public_key": encode_public_key(public),
+        "host": enrollment_host(facts),
+        "proof": enrollment_proof(key, args.token, public),
+    }
+    transport = Transport(server, options)
+    try:
+        answer = transport.request(
+            "POST",
+            ENROLL_PATH,
+            content=canonical_json(request),
+            headers={"Content-Type": "application/json"},
+        )
+    except TransportError as exc:
+        print(f"custos-agent: enrollment failed, server not reached: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    finally:
+        transport.close()
+    if answer.status not in (200, 201):
+        refusal = answer.refusal()
+        reason = f"{refusal[0]}: {refusal[1]}" if refusal else f"HTTP {answer.status}"
+        print(f"custos-agent: enrollment refused: {reason}", file=sys.stderr)
+        return EXIT_REFUSED
+    document = answer.json_object() or {}
+    host_id, server_key = document.get("host_id"), document.get("server_public_key")
+    try:
+        if not isinstance(host_id, str) or not HOST_ID.match(host_id):
+            raise ValueError(f"host_id {host_id!r}")
+        if not isinstance(server_key, str):
+            raise ValueError("no server_public_key")
+        decode_public_key(server_key)
+    except ValueError as exc:
+        print(f"custos-agent: enrollment answer unusable: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    interval = document.get("report_interval_seconds")
+    enrollment = Enrollment(
+        server=server,
+        host_id=host_id,
+        server_public_key=server_key,
+        enrolled_at=format_time(now),
+        unit=str(document.get("unit") or ""),
+        report_interval_seconds=interval if isinstance(interval, int) else None,
+        ca_bundle=str(options.ca_bundle) if options.ca_bundle else None,
+        pin_sha256=options.pin_sha256,
+        proxy=options.proxy,
+    )
+    state.prepare()
+    with state.locked():
+        previous = state.load_delivery()
+        state.save_private_key(key)
+        state.save_enrollment(enrollment)
+        # A new host: its first report is full. The seq counter goes on (never reused).
+        state.save_delivery(Delivery(last_ack_seq=previous.last_ack_seq))
+    print(host_id)
+    return EXIT_OK

@@ -1,0 +1,207 @@
+"""Flushing the spool, oldest first, and acting on what the server acknowledges.
+
+For each spooled report: POST it (agent.transport.post_report) and
+  - ACCEPTED: record the ack in delivery.json, then delete the file (a crash in between
+    resends it; the server answers `replay` and it is deleted then);
+  - DUPLICATE (`replay`): delete it, the server has it;
+  - REFUSED: move it to rejected/ with the reason, and go on with the next;
+  - RETRY: stop here, keep it and everything behind it, so order is kept.
+
+An acknowledgement may name the policy the server assigns and carry signed commands.
+A policy whose sha256 differs from the stored one is fetched with a signed GET, verified
+against the server key pinned at enrollment, validated by the policy loader, and only then
+stored. Commands are verified the same way; new "recheck" commands are handed back to the
+caller, which runs them. Anything not signed by the pinned key is refused with a log line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from agent.errors import PolicyError
+from agent.policy.loader import load_policy_bytes
+from agent.protocol.auth import request_authorization
+from agent.protocol.documents import Command, verified_commands, verified_policy_yaml
+from agent.protocol.envelope import decode_envelope, format_time
+from agent.protocol.errors import ProtocolError
+from agent.spool import Spool, SpoolEntry
+from agent.state import Enrollment, PolicyInfo, StateDir
+from agent.transport import Outcome, Transport, TransportError, post_report
+
+log = logging.getLogger(__name__)
+
+POLICY_PATH = "/api/v1/policy"
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass
+class FlushResult:
+    delivered: int = 0  # accepted, or already held by the server
+    rejected: int = 0
+    remaining: int = 0  # reports still waiting after the flush
+    failed: bool = False  # a retryable failure stopped the flush
+    failure: str = ""
+    policy_changed: bool = False
+    commands: list[Command] = field(default_factory=list)  # new, not yet executed
+
+
+class Courier:
+    """Delivers the spool of one enrolled agent."""
+
+    def __init__(
+        self,
+        state: StateDir,
+        spool: Spool,
+        transport: Transport,
+        enrollment: Enrollment,
+        private_key: Ed25519PrivateKey,
+        clock: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
+        self.state = state
+        self.spool = spool
+        self.transport = transport
+        self.enrollment = enrollment
+        self.server_key = enrollment.server_key()
+        self.private_key = private_key
+        self.clock = clock
+
+    def flush(self, should_stop: Callable[[], bool] = lambda: False) -> FlushResult:
+        result = FlushResult()
+        fetched_policy: set[str] = set()  # one fetch attempt per policy hash per flush
+        for entry in self.spool.entries():
+            if should_stop():
+                break
+            body = self.spool.read(entry)
+            if body is None:
+                continue  # delivered by another process, or quarantined
+            posted = post_report(self.transport, body, entry.seq)
+            if posted.outcome is Outcome.RETRY:
+                log.warning("report seq %d not delivered, will retry: %s", entry.seq, posted.detail)
+                result.failed, result.failure = True, posted.detail
+                break
+            if posted.outcome is Outcome.DUPLICATE:
+                log.info("report seq %d: the server has it already (replay)", entry.seq)
+                self._record_ack(entry.seq, None)
+                self.spool.remove(entry)
+                result.delivered += 1
+            elif posted.outcome is Outcome.REFUSED:
+                self.spool.reject(entry, posted.reason, posted.detail, posted.status)
+                result.rejected += 1
+            else:
+                ack = posted.ack or {}
+                self._record_ack(
+                    entry.seq, _full_state_hash(entry, body), bool(ack.get("need_full"))
+                )
+                self.spool.remove(entry)
+                result.delivered += 1
+                self._act_on_ack(ack, result, fetched_policy)
+        result.remaining = self.spool.count()
+        return result
+
+    # --- the acknowledgement ---------------------------------------------------------------
+
+    def _record_ack(self, seq: int, full_hash: str | None, need_full: bool = False) -> None:
+        """`full_hash` is the state hash of an acknowledged FULL report, else None."""
+        now = format_time(self.clock())
+        with self.state.locked():
+            delivery = self.state.load_delivery()
+            delivery = replace(
+                delivery, last_ack_seq=max(delivery.last_ack_seq, seq), last_ack_at=now
+            )
+            if full_hash is not None:
+                delivery = replace(delivery, last_full_state_hash=full_hash, last_full_at=now)
+            if need_full:
+                log.info("the server asks for a full report")
+                delivery = replace(delivery, last_full_state_hash=None)
+            self.state.save_delivery(delivery)
+
+    def _act_on_ack(self, ack: dict[str, Any], result: FlushResult, fetched: set[str]) -> None:
+        policy = ack.get("policy")
+        if isinstance(policy, dict) and isinstance(policy.get("sha256"), str):
+            wanted = policy["sha256"]
+            stored = self.state.load_policy_info()
+            if (stored is None or stored.sha256 != wanted) and wanted not in fetched:
+                fetched.add(wanted)
+                if self.fetch_policy():
+                    result.policy_changed = True
+        commands = ack.get("commands")
+        if isinstance(commands, dict):
+            known = set(self.state.executed_commands()) | {c.id for c in result.commands}
+            for command in self._verified_commands(commands):
+                if command.id not in known:
+                    known.add(command.id)
+                    result.commands.append(command)
+
+    def _verified_commands(self, response: dict[str, Any]) -> list[Command]:
+        try:
+            return verified_commands(
+                response, self.server_key, self.enrollment.host_id, self.clock()
+            )
+        except (ProtocolError, KeyError, TypeError, ValueError) as exc:
+            log.error("server commands refused, not executed: %s", exc)
+            return []
+
+    # --- the policy ----------------------------------------------------------------------------
+
+    def fetch_policy(self) -> bool:
+        """GET the assigned policy; True when a new, verified, valid policy was stored."""
+        stored = self.state.load_policy_info()
+        headers = {
+            "Authorization": request_authorization(
+                self.private_key,
+                self.enrollment.host_id,
+                "GET",
+                self.transport.signed_path(POLICY_PATH),
+                self.clock(),
+            )
+        }
+        if stored is not None:
+            headers["If-None-Match"] = f'"{stored.sha256}"'
+        try:
+            answer = self.transport.request("GET", POLICY_PATH, headers=headers)
+        except TransportError as exc:
+            log.warning("policy not fetched, will try after the next acknowledgement: %s", exc)
+            return False
+        if answer.status == 304:
+            return False
+        if answer.status == 204:
+            log.info("the server assigns no policy to this host; keeping the current one")
+            return False
+        document = answer.json_object() if answer.status == 200 else None
+        if document is None:
+            log.warning("policy not fetched: HTTP %d", answer.status)
+            return False
+        try:
+            yaml_bytes = verified_policy_yaml(document, self.server_key)
+            policy = load_policy_bytes(yaml_bytes, str(self.state.policy_path))
+        except ProtocolError as exc:
+            log.error("server policy refused, not applied: %s", exc)
+            return False
+        except PolicyError as exc:
+            log.error("server policy refused, not applied: it does not validate:\n%s", exc)
+            return False
+        self.state.store_policy(yaml_bytes, PolicyInfo(policy.id, policy.version, policy.sha256))
+        log.info("server policy %s version %s stored", policy.id, policy.version)
+        return True
+
+
+def _full_state_hash(entry: SpoolEntry, body: bytes) -> str | None:
+    """The state hash a FULL report carried, read back from its own signed bytes."""
+    if entry.kind != "full":
+        return None
+    try:
+        payload = json.loads(decode_envelope(body).decoded_payload())
+    except (ProtocolError, ValueError):
+        return None
+    value = payload.get("state_hash") if isinstance(payload, dict) else None
+    return value if isinstance(value, str) else None

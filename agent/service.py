@@ -1,0 +1,229 @@
+"""The agent as a service: check, sign, spool, deliver; on schedule and when things happen.
+
+`Agent` holds an enrolled agent's working parts, opened once and reused for every cycle
+(one HTTP client, one platform adapter, the policy parsed only when its bytes change), and
+keeps nothing of a cycle once it is spooled: memory stays flat however long it runs.
+
+`ServiceLoop` is `custos-agent run`: a check at start, then on the policy's schedule
+(interval plus a random jitter, or `check_interval_override`), and at once when a trigger
+fires (agent.triggers). A failed delivery is retried with backoff while triggers are still
+served. When the server sends a new policy or a "recheck" command, a check follows at once.
+A stop request (SIGTERM) lets the current step finish, then the loop returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from functools import partial
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from agent.checking import run_check
+from agent.commands.check import choose_policy
+from agent.config import AgentConfig
+from agent.delivery import Courier, FlushResult, utc_now
+from agent.errors import CustosError, PolicyError, PolicyProblem
+from agent.platforms import current_platform
+from agent.platforms.base import PlatformAdapter
+from agent.policy.loader import load_policy_bytes
+from agent.policy.model import Policy
+from agent.protocol.documents import Command
+from agent.reporting import build_report, encode_report
+from agent.spool import Spool, SpoolEntry
+from agent.state import Enrollment, StateDir
+from agent.transport import Backoff, Transport, TransportOptions
+from agent.triggers import TriggerHub
+
+log = logging.getLogger(__name__)
+
+MAX_FOLLOW_UPS = 3  # checks a single cycle runs for server policies and commands
+FALLBACK_INTERVAL = 3600.0
+# When several triggers fired together, the report names the most telling one.
+TRIGGER_PRIORITY = ("media", "network", "command", "policy", "schedule")
+
+
+class NotEnrolledError(CustosError):
+    pass
+
+
+class Agent:
+    def __init__(
+        self,
+        config: AgentConfig,
+        state: StateDir,
+        enrollment: Enrollment,
+        private_key: Ed25519PrivateKey,
+        transport: Transport,
+        platform: PlatformAdapter,
+        clock: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
+        self.config = config
+        self.state = state
+        self.enrollment = enrollment
+        self.private_key = private_key
+        self.transport = transport
+        self.platform = platform
+        self.clock = clock
+        self.spool = Spool.of(state, config.spool_max_bytes)
+        self.courier = Courier(state, self.spool, transport, enrollment, private_key, clock)
+        self._policy: Policy | None = None
+
+    @classmethod
+    def open(cls, config: AgentConfig, platform: PlatformAdapter | None = None) -> Agent:
+        state = StateDir(config.state_dir)
+        enrollment = state.load_enrollment()
+        if enrollment is None:
+            raise NotEnrolledError(
+                f"not enrolled (no {state.enrollment_path}); run: custos-agent enroll "
+                "--server URL --token TOKEN"
+            )
+        state.prepare()
+        key = state.load_private_key()
+        transport = Transport(enrollment.server, TransportOptions.of(enrollment))
+        return cls(config, state, enrollment, key, transport, platform or current_platform())
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def policy(self) -> Policy:
+        """The policy `check` would use; parsed again only when its bytes changed."""
+        path = choose_policy(None, self.config)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            reason = f"cannot read the file: {exc.strerror or exc}"
+            raise PolicyError([PolicyProblem(str(path), 0, "", reason)]) from exc
+        if self._policy is None or self._policy.sha256 != hashlib.sha256(data).hexdigest():
+            self._policy = load_policy_bytes(data, str(path))
+        return self._policy
+
+    def check(self, trigger: str, commands: Sequence[Command] = ()) -> SpoolEntry:
+        """One check, signed and spooled. The seq is made durable before the report is
+        written, and commands count as executed once their answer is spooled."""
+        result = run_check(self.policy(), self.platform, self.config.asset, whole_inventory=True)
+        with self.state.locked():
+            report = build_report(
+                result,
+                trigger,
+                self.state.load_delivery(),
+                answered_commands=[command.id for command in commands],
+                full_refresh_days=self.config.full_refresh_days,
+                now=self.clock(),
+            )
+            seq = self.state.next_seq()
+            body = encode_report(
+                report, self.private_key, self.enrollment.host_id, seq, self.clock()
+            )
+            entry = self.spool.add(seq, report.kind, report.failing, body)
+            if commands:
+                self.state.record_commands({c.id: c.expires_at for c in commands}, self.clock())
+        log.info(
+            "check (%s): seq %d, %s, %s",
+            trigger,
+            seq,
+            report.kind,
+            "violations" if report.failing else "no violations",
+        )
+        return entry
+
+    def flush(self, should_stop: Callable[[], bool] = lambda: False) -> FlushResult:
+        return self.courier.flush(should_stop)
+
+    def cycle(self, trigger: str, should_stop: Callable[[], bool] = lambda: False) -> FlushResult:
+        """Check, deliver, then follow what the server asked for (a new policy, rechecks)."""
+        self.check(trigger)
+        result = self.flush(should_stop)
+        delivered, rejected = result.delivered, result.rejected
+        for _ in range(MAX_FOLLOW_UPS):
+            if result.policy_changed and self.config.policy_file is not None:
+                log.warning(
+                    "the server assigned a new policy, but the config's policy %s takes precedence",
+                    self.config.policy_file,
+                )
+            new_policy = result.policy_changed and self.config.policy_file is None
+            if should_stop() or not (result.commands or new_policy):
+                break
+            # One check answers every command and already uses a newly stored policy.
+            self.check("command" if result.commands else "policy", result.commands)
+            result = self.flush(should_stop)
+            delivered, rejected = delivered + result.delivered, rejected + result.rejected
+        result.delivered, result.rejected = delivered, rejected
+        return result
+
+    def schedule_delay(self, rng: random.Random) -> float:
+        """Seconds until the next scheduled check."""
+        if self.config.check_interval_override is not None:
+            return float(self.config.check_interval_override)
+        try:
+            schedule = self.policy().schedule
+        except CustosError:
+            return FALLBACK_INTERVAL
+        return schedule.interval_seconds + rng.uniform(0, schedule.jitter_seconds)
+
+
+def pick_trigger(fired: frozenset[str]) -> str:
+    for kind in TRIGGER_PRIORITY:
+        if kind in fired:
+            return kind
+    return "schedule"
+
+
+class ServiceLoop:
+    def __init__(
+        self,
+        agent: Agent,
+        hub: TriggerHub,
+        backoff: Backoff | None = None,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.agent = agent
+        self.hub = hub
+        self.backoff = backoff or Backoff()
+        self.rng = rng or random.Random()  # noqa: S311 - spreading load, not a secret
+        self.clock = clock
+        self.cycles = 0
+
+    def _step(self, work: Callable[[], FlushResult]) -> float | None:
+        """Run one step; when the next delivery attempt is due (None: nothing to retry)."""
+        try:
+            result = work()
+        except Exception:  # one bad cycle (disk full, broken policy) must not end the service
+            log.exception("service step failed")
+            return self.clock() + self.backoff.failure()
+        if result.failed:
+            delay = self.backoff.failure()
+            log.info(
+                "%d report(s) waiting; next delivery attempt in %.0f s", result.remaining, delay
+            )
+            return self.clock() + delay
+        self.backoff.success()
+        return None
+
+    def run(self) -> int:
+        trigger: str | None = "startup"
+        next_check = self.clock()
+        retry_at: float | None = None
+        while not self.hub.stopping():
+            if trigger is not None:
+                retry_at = self._step(partial(self.agent.cycle, trigger, self.hub.stopping))
+                self.cycles += 1
+                next_check = self.clock() + self.agent.schedule_delay(self.rng)
+                trigger = None
+            elif retry_at is not None and self.clock() >= retry_at:
+                retry_at = self._step(partial(self.agent.flush, self.hub.stopping))
+            if self.hub.stopping():
+                break
+            wake_at = next_check if retry_at is None else min(next_check, retry_at)
+            fired = self.hub.wait(wake_at - self.clock())
+            if fired:
+                trigger = pick_trigger(fired)
+            elif self.clock() >= next_check:
+                trigger = "schedule"
+        log.info("stopping after %d cycle(s)", self.cycles)
+        return 0
