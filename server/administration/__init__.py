@@ -1,0 +1,1 @@
+"""The admin pages: policies, enrollment tokens, the audit log."""

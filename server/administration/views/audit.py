@@ -1,0 +1,45 @@
+"""The audit log, scoped to the user's units, newest first, with the chain's status on top."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from server.administration.audit_log import chain_status, visible_entries
+from server.dashboard.access import user_of
+
+PAGE_SIZE = 100
+
+
+@login_required
+@require_safe
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """Filters: action (exact, e.g. token.create), actor and q (text in the target)."""
+    user = user_of(request)
+    entries = visible_entries(user).order_by("-id")
+    action = request.GET.get("action", "").strip()[:64]
+    who = request.GET.get("actor", "").strip()[:200]
+    text = request.GET.get("q", "").strip()[:300]
+    if action:
+        entries = entries.filter(action=action)
+    if who:
+        entries = entries.filter(actor__icontains=who)
+    if text:
+        entries = entries.filter(target__icontains=text)
+    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "administration/audit.html",
+        {
+            "page": page,
+            "chain": chain_status(),
+            "superuser": isinstance(user, User) and user.is_superuser,
+            "action": action,
+            "who": who,
+            "text": text,
+        },
+    )

@@ -1,0 +1,1 @@
+"""The HTTP API agents talk to: enrollment, reports, policy, commands, and its OpenAPI document."""

@@ -1,0 +1,1 @@
+"""The dashboard unit admins and auditors read: overview, hosts, violations, asset register."""

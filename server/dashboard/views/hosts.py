@@ -1,0 +1,88 @@
+"""The hosts list: filters, search, sortable columns, 50 a page, all in the query string."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
+
+from server.dashboard import access
+from server.dashboard.host_filters import PAGE_SIZE, HostFilters
+from server.dashboard.labels import CATEGORIES, COMPLIANCE, STATUS_FILTERS
+from server.fleet.models import HostStatus
+
+COLUMNS = (  # (sort key, or "" when the column does not sort; heading)
+    ("hostname", _("Host name")),
+    ("unit", _("Unit")),
+    ("", _("IP / MAC")),
+    ("machine_number", _("Machine number")),
+    ("responsible_person", _("Person responsible")),
+    ("status", _("Status")),
+    ("failed", _("Failing")),
+    ("policy", _("Policy")),
+    ("last_seen", _("Last report")),
+)
+
+
+def _policies(request: HttpRequest) -> list[tuple[str, str]]:
+    """(filter value, label) of each policy version the hosts in scope report."""
+    pairs = (
+        access.hosts(request)
+        .exclude(policy_id="")
+        .exclude(status=HostStatus.REVOKED)
+        .order_by("policy_id", "policy_version")
+        .values_list("policy_id", "policy_version")
+        .distinct()
+    )
+    options: list[tuple[str, str]] = []
+    for policy_id, version in pairs:
+        if not options or options[-1][0].partition("@")[0] != policy_id:
+            options.append((policy_id, policy_id))
+        options.append((f"{policy_id}@{version}", f"{policy_id} {version}"))
+    return options
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    heading: str
+    next_sort: str  # the sort a click on the heading asks for
+    aria_sort: str  # "ascending" | "descending" | "" (not sorted by this column)
+
+
+def _columns(sort: str) -> list[Column]:
+    columns = []
+    for key, heading in COLUMNS:
+        aria = ""
+        if key and sort.lstrip("-") == key:
+            aria = "descending" if sort.startswith("-") else "ascending"
+        next_sort = f"-{key}" if aria == "ascending" else key
+        columns.append(Column(key, str(heading), next_sort, aria))
+    return columns
+
+
+@login_required
+@require_GET
+def hosts(request: HttpRequest) -> HttpResponse:
+    filters = HostFilters.from_request(request)
+    rows = filters.apply(access.hosts(request)).select_related("unit")
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "dashboard/hosts.html",
+        {
+            "filters": filters,
+            "page": page,
+            "columns": _columns(filters.sort),
+            "units": access.visible_units(request).only("id", "path"),
+            "statuses": STATUS_FILTERS,
+            "compliance_choices": COMPLIANCE,
+            "categories": CATEGORIES,
+            "policies": _policies(request),
+        },
+    )

@@ -1,0 +1,1 @@
+"""Small helpers of the server with one job each (environment, keys, text, database URL)."""

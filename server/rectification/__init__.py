@@ -1,0 +1,1 @@
+"""Rectification (整改): notices from violations, automatic re-check, closing; spot checks."""
