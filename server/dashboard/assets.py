@@ -143,11 +143,12 @@ def _number_ip_conflicts(hosts: QuerySet[Host], addresses: QuerySet[HostAddress]
         .filter(named__gt=1)
         .values_list("machine_number", flat=True)
     )
-    rows = list(
-        hosts.filter(machine_number__in=numbers)
+    rows: list[dict[str, Any]] = [
+        dict(row)
+        for row in hosts.filter(machine_number__in=numbers)
         .order_by("machine_number", "hostname", "host_id")
         .values("pk", "host_id", "hostname", "unit__path", "machine_number")
-    )
+    ]
     ips: dict[int, set[str]] = defaultdict(set)
     for host_pk, value in addresses.filter(
         kind=AddressKind.IP, host__in=[row["pk"] for row in rows]

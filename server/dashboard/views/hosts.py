@@ -16,16 +16,16 @@ from server.dashboard.host_filters import PAGE_SIZE, HostFilters
 from server.dashboard.labels import CATEGORIES, COMPLIANCE, STATUS_FILTERS
 from server.fleet.models import HostStatus
 
-COLUMNS = (  # (sort key, or "" when the column does not sort; heading)
-    ("hostname", _("Host name")),
-    ("unit", _("Unit")),
-    ("", _("IP / MAC")),
-    ("machine_number", _("Machine number")),
-    ("responsible_person", _("Person responsible")),
-    ("status", _("Status")),
-    ("failed", _("Failing")),
-    ("policy", _("Policy")),
-    ("last_seen", _("Last report")),
+COLUMNS = (  # (sort key, or "" when the column does not sort; heading; shown on tablets)
+    ("hostname", _("Host name"), True),
+    ("unit", _("Unit"), True),
+    ("", _("IP / MAC"), True),
+    ("machine_number", _("Machine number"), True),
+    ("responsible_person", _("Person responsible"), False),
+    ("status", _("Status"), True),
+    ("failed", _("Failing"), True),
+    ("policy", _("Policy"), False),
+    ("last_seen", _("Last report"), True),
 )
 
 
@@ -53,16 +53,17 @@ class Column:
     heading: str
     next_sort: str  # the sort a click on the heading asks for
     aria_sort: str  # "ascending" | "descending" | "" (not sorted by this column)
+    narrow: bool  # shown on narrow (tablet) screens too
 
 
 def _columns(sort: str) -> list[Column]:
     columns = []
-    for key, heading in COLUMNS:
+    for key, heading, narrow in COLUMNS:
         aria = ""
         if key and sort.lstrip("-") == key:
             aria = "descending" if sort.startswith("-") else "ascending"
         next_sort = f"-{key}" if aria == "ascending" else key
-        columns.append(Column(key, str(heading), next_sort, aria))
+        columns.append(Column(key, str(heading), next_sort, aria, narrow))
     return columns
 
 
