@@ -9,11 +9,9 @@ superuser); an auditor, who may see it, gets 403. Every action is audited under 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from server.accounts.models import Unit
-from server.accounts.models.units import PATH_SEPARATOR
 from server.dashboard.access import administers
 
 
@@ -26,12 +24,3 @@ def require_admin_of(request: HttpRequest, unit: Unit) -> None:
     """403 unless the user holds the admin role on `unit` (or above it)."""
     if not administers(request, unit):
         raise PermissionDenied("only an administrator of this unit may do this")
-
-
-def top_units(units: QuerySet[Unit]) -> list[Unit]:
-    """The units of `units` with no ancestor in `units`: where a user's subtrees start."""
-    tops: list[Unit] = []
-    for unit in units.order_by("path"):
-        if not any(unit.path.startswith(top.path + PATH_SEPARATOR) for top in tops):
-            tops.append(unit)
-    return tops

@@ -23,10 +23,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from server.accounts import audit, scope
 from server.accounts.models import Membership, Role, Unit
 from server.accounts.scope import restrict
-from server.administration.access import actor, require_admin_of, top_units
+from server.administration.access import actor, require_admin_of
 from server.alerts.forms import LanguageForm, SettingsForm
 from server.alerts.models import Alert, AlertLanguage, AlertSettings, Language
-from server.dashboard.access import administers, subtree_q, unit_or_404, user_of
+from server.dashboard.access import administers, subtree_q, tops_of, unit_or_404, user_of
 
 RECENT_ALERTS = 50
 
@@ -42,7 +42,7 @@ def _chosen_unit(request: HttpRequest) -> Unit:
     if wanted:
         return unit_or_404(request, wanted)
     user = user_of(request)
-    tops = top_units(scope.units_administered_by(user)) or top_units(scope.units_visible_to(user))
+    tops = tops_of(scope.units_administered_by(user)) or tops_of(scope.units_visible_to(user))
     if not tops:
         raise Http404("no unit")
     return tops[0]

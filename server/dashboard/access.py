@@ -33,11 +33,16 @@ def visible_units(request: HttpRequest) -> QuerySet[Unit]:
     return cached.all()
 
 
+def tops_of(units: QuerySet[Unit]) -> list[Unit]:
+    """The units of `units` with no unit of `units` above them: where subtrees start."""
+    rows = list(units.order_by("path").only("id", "name", "path", "parent_id"))
+    ids = {unit.pk for unit in rows}
+    return [unit for unit in rows if unit.parent_id not in ids]
+
+
 def top_units(request: HttpRequest) -> list[Unit]:
     """The visible units with no visible unit above them: where the user's view starts."""
-    units = list(visible_units(request).only("id", "name", "path", "parent_id"))
-    ids = {unit.pk for unit in units}
-    return [unit for unit in units if unit.parent_id not in ids]
+    return tops_of(visible_units(request))
 
 
 def unit_or_404(request: HttpRequest, unit_id: object) -> Unit:
