@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agent import __version__
+from agent.protocol.payload import TRIGGERS
 
 EXIT_OK = 0
 EXIT_VIOLATIONS = 1
@@ -67,7 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
     enroll.add_argument("--force", action="store_true", help="enroll again (new key, new host)")
 
     commands.add_parser("run", help="the service: check and report on schedule and on events")
-    commands.add_parser("send", help="check now and deliver every waiting report")
+    send = commands.add_parser("send", help="check now and deliver every waiting report")
+    send.add_argument(
+        "--trigger",
+        choices=TRIGGERS,
+        default="manual",
+        help="what the report names as the cause of the check (default: manual)",
+    )
+    send.add_argument("--no-check", action="store_true", help="only deliver what is waiting")
+    send.add_argument("--format", choices=("text", "json"), default="text")
 
     status = commands.add_parser("status", help="enrollment, waiting reports, policy")
     status.add_argument("--format", choices=("json", "text"), default="json")
@@ -104,8 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return responder_main(arguments[arguments.index("probe-responder") + 1 :])
     args = build_parser().parse_args(arguments)
-    # The service reports delivery trouble (warnings) to its journal even when not verbose.
-    quiet = logging.WARNING if args.command == "run" else logging.ERROR
+    # Delivery trouble (warnings) reaches the service's journal even when not verbose; `send`
+    # is also the service's worker (agent.supervisor).
+    quiet = logging.WARNING if args.command in ("run", "send") else logging.ERROR
     logging.basicConfig(
         level=logging.INFO if args.verbose else quiet,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

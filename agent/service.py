@@ -1,14 +1,10 @@
-"""The agent as a service: check, sign, spool, deliver; on schedule and when things happen.
+"""One service cycle in-process: check, sign, spool, deliver, follow the server.
 
-`Agent` holds an enrolled agent's working parts, opened once and reused for every cycle
-(one HTTP client, one platform adapter, the policy parsed only when its bytes change), and
-keeps nothing of a cycle once it is spooled: memory stays flat however long it runs.
-
-`ServiceLoop` is `custos-agent run`: a check at start, then on the policy's schedule
-(interval plus a random jitter, or `check_interval_override`), and at once when a trigger
-fires (agent.triggers). A failed delivery is retried with backoff while triggers are still
-served. When the server sends a new policy or a "recheck" command, a check follows at once.
-A stop request (SIGTERM) lets the current step finish, then the loop returns.
+`Agent` holds an enrolled agent's working parts (one HTTP client, one platform adapter, the
+policy parsed only when its bytes change) and keeps nothing of a cycle once it is spooled.
+`custos-agent send` runs one `cycle` (or only a `flush`) and exits; that is also the worker
+that `custos-agent run` starts for each cycle (agent.supervisor). When the server sends a
+new policy or a "recheck" command, a check follows at once, in the same cycle.
 """
 
 from __future__ import annotations
@@ -17,9 +13,7 @@ import datetime as dt
 import hashlib
 import logging
 import random
-import time
 from collections.abc import Callable, Sequence
-from functools import partial
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -28,6 +22,7 @@ from agent.commands.check import choose_policy
 from agent.config import AgentConfig
 from agent.delivery import Courier, FlushResult, utc_now
 from agent.errors import CustosError, PolicyError, PolicyProblem
+from agent.pacing import next_check_delay
 from agent.platforms import current_platform
 from agent.platforms.base import PlatformAdapter
 from agent.policy.loader import load_policy_bytes
@@ -36,15 +31,11 @@ from agent.protocol.documents import Command
 from agent.reporting import build_report, encode_report
 from agent.spool import Spool, SpoolEntry
 from agent.state import Enrollment, StateDir
-from agent.transport import Backoff, Transport, TransportOptions
-from agent.triggers import TriggerHub
+from agent.transport import Transport, TransportOptions
 
 log = logging.getLogger(__name__)
 
 MAX_FOLLOW_UPS = 3  # checks a single cycle runs for server policies and commands
-FALLBACK_INTERVAL = 3600.0
-# When several triggers fired together, the report names the most telling one.
-TRIGGER_PRIORITY = ("media", "network", "command", "policy", "schedule")
 
 
 class NotEnrolledError(CustosError):
@@ -155,75 +146,14 @@ class Agent:
         result.delivered, result.rejected = delivered, rejected
         return result
 
-    def schedule_delay(self, rng: random.Random) -> float:
-        """Seconds until the next scheduled check."""
-        if self.config.check_interval_override is not None:
-            return float(self.config.check_interval_override)
+    def schedule(self) -> tuple[float, float] | None:
+        """The policy's (interval, jitter) in seconds; None while the policy is unusable."""
         try:
             schedule = self.policy().schedule
         except CustosError:
-            return FALLBACK_INTERVAL
-        return schedule.interval_seconds + rng.uniform(0, schedule.jitter_seconds)
+            return None
+        return float(schedule.interval_seconds), float(schedule.jitter_seconds)
 
-
-def pick_trigger(fired: frozenset[str]) -> str:
-    for kind in TRIGGER_PRIORITY:
-        if kind in fired:
-            return kind
-    return "schedule"
-
-
-class ServiceLoop:
-    def __init__(
-        self,
-        agent: Agent,
-        hub: TriggerHub,
-        backoff: Backoff | None = None,
-        rng: random.Random | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.agent = agent
-        self.hub = hub
-        self.backoff = backoff or Backoff()
-        self.rng = rng or random.Random()  # noqa: S311 - spreading load, not a secret
-        self.clock = clock
-        self.cycles = 0
-
-    def _step(self, work: Callable[[], FlushResult]) -> float | None:
-        """Run one step; when the next delivery attempt is due (None: nothing to retry)."""
-        try:
-            result = work()
-        except Exception:  # one bad cycle (disk full, broken policy) must not end the service
-            log.exception("service step failed")
-            return self.clock() + self.backoff.failure()
-        if result.failed:
-            delay = self.backoff.failure()
-            log.info(
-                "%d report(s) waiting; next delivery attempt in %.0f s", result.remaining, delay
-            )
-            return self.clock() + delay
-        self.backoff.success()
-        return None
-
-    def run(self) -> int:
-        trigger: str | None = "startup"
-        next_check = self.clock()
-        retry_at: float | None = None
-        while not self.hub.stopping():
-            if trigger is not None:
-                retry_at = self._step(partial(self.agent.cycle, trigger, self.hub.stopping))
-                self.cycles += 1
-                next_check = self.clock() + self.agent.schedule_delay(self.rng)
-                trigger = None
-            elif retry_at is not None and self.clock() >= retry_at:
-                retry_at = self._step(partial(self.agent.flush, self.hub.stopping))
-            if self.hub.stopping():
-                break
-            wake_at = next_check if retry_at is None else min(next_check, retry_at)
-            fired = self.hub.wait(wake_at - self.clock())
-            if fired:
-                trigger = pick_trigger(fired)
-            elif self.clock() >= next_check:
-                trigger = "schedule"
-        log.info("stopping after %d cycle(s)", self.cycles)
-        return 0
+    def schedule_delay(self, rng: random.Random) -> float:
+        """Seconds until the next scheduled check, when this agent runs in-process."""
+        return next_check_delay(self.schedule(), self.config.check_interval_override, rng)

@@ -25,7 +25,6 @@ import enum
 import hashlib
 import hmac
 import json
-import random
 import re
 import ssl
 from dataclasses import dataclass
@@ -42,8 +41,6 @@ from agent.state import Enrollment
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0
 MAX_ANSWER_BYTES = 4 * 1024 * 1024  # policies and acks are small; a bigger answer is wrong
-BACKOFF_BASE = 2.0
-BACKOFF_CAP = 600.0
 _PIN = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -264,35 +261,3 @@ def post_report(transport: Transport, body: bytes, seq: int) -> PostResult:
     reason, detail = refusal
     outcome = Outcome.DUPLICATE if reason == "replay" else Outcome.REFUSED
     return PostResult(outcome, reason=reason, detail=detail, status=answer.status)
-
-
-# --- waiting between failed attempts ----------------------------------------------------------
-
-
-class Backoff:
-    """Exponential backoff with full jitter: after the n-th failure in a row wait a uniform
-    random time in [0, min(cap, base * 2**(n-1))]. Full jitter spreads the agents of a whole
-    unit once their server comes back, instead of all retrying in the same second."""
-
-    def __init__(
-        self,
-        base: float = BACKOFF_BASE,
-        cap: float = BACKOFF_CAP,
-        rng: random.Random | None = None,
-    ) -> None:
-        self.base = base
-        self.cap = cap
-        self.failures = 0
-        self._rng = rng or random.Random()  # noqa: S311 - spreading load, not a secret
-
-    def ceiling(self) -> float:
-        exponent = min(max(self.failures - 1, 0), 32)  # 2**32 * base is past any cap
-        return min(self.cap, self.base * (1 << exponent))
-
-    def failure(self) -> float:
-        """Record one more failure; the delay before the next attempt, in seconds."""
-        self.failures += 1
-        return self._rng.uniform(0.0, self.ceiling())
-
-    def success(self) -> None:
-        self.failures = 0

@@ -20,7 +20,6 @@ own content is never watched: copying files onto it wakes nothing.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import socket
@@ -272,7 +271,8 @@ class UeventWatcher:
 
 
 class NetworkSignature:
-    """Interface names, up flags and addresses, and the default routes, as one hash.
+    """Interface names, up flags and addresses, and the default routes, as one string
+    (a few hundred bytes, compared as it is: the supervisor keeps hashlib's OpenSSL out).
 
     Routes come from the adapter: /proc on Linux and `netstat -rn` on macOS are cheap enough
     for every poll; Windows asks PowerShell, far too costly every 2 s, so there the routes
@@ -321,14 +321,13 @@ class NetworkSignature:
             self._routes = self._route_part()
             self._routes_read = now
         self._interfaces = interfaces
-        text = interfaces + "\n--\n" + self._routes
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return interfaces + "\n--\n" + self._routes
 
 
 def partitions_signature() -> str:
     """Mounted partitions (Windows drive letters come and go with sticks)."""
     parts = sorted(f"{p.device}|{p.mountpoint}" for p in psutil.disk_partitions(all=False))
-    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+    return "\n".join(parts)
 
 
 class PollWatcher:

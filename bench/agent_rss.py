@@ -13,14 +13,20 @@ A real `custos-server run` (from this checkout) serves on a loopback port with a
 data directory, a unit and a token. The venv's `custos-agent` enrolls with its own state
 directory and a config naming the bundled internet-office policy (no network probes), a
 temporary directory as its only watch root and `check_interval_override: 0.05` s, then
-`custos-agent run` runs until `--cycles` reports were made (the state's `seq` file), its RSS
-sampled every second (psutil). It is stopped with SIGTERM (exit status 0 expected).
+`custos-agent run` runs until `--cycles` reports were made (the state's `seq` file). It is
+stopped with SIGTERM (exit status 0 expected).
 
-Prints the RSS after 10 cycles, after 100, at the end, the maximum, and the slope (least
-squares over the samples after cycle 100, MB per 1000 cycles). Targets: steady RSS <= 35 MB,
-no growth. When the RSS target is missed (or with --breakdown) it also measures where the
-memory goes, in the venv: the RSS after each major import of the service, tracemalloc's top
-packages after one check and report, and `python -X importtime`'s slowest imports.
+`custos-agent run` is two kinds of process (agent.supervisor): the supervisor, which stays,
+and one short-lived worker per cycle (`custos-agent send --format json`). Sampled every
+0.1 s (psutil and /proc): the supervisor's RSS, and each worker's peak (VmHWM, the kernel's
+high-water mark, read as late in the worker's life as the sampling catches it).
+
+Prints the supervisor's RSS after 10 cycles, after 100, at the end, the maximum, and the
+slope (least squares over the samples after cycle 100, MB per 1000 cycles); the workers'
+peak RSS and how long a cycle takes. Targets: steady RSS <= 35 MB, no growth. When the RSS
+target is missed (or with --breakdown) it also measures where the memory goes, in the venv:
+the RSS after each major import of the supervisor and of a worker, tracemalloc's view of
+one check and report, and `python -X importtime`'s slowest imports.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ MB = 1024 * 1024
 TARGET_MB = 35.0
 GROWTH_LIMIT = 0.5  # MB per 1000 cycles counted as "no growth"
 INTERVAL = 0.05
+SAMPLE_EVERY = 0.1
 
 
 # --- the deployment-like install -----------------------------------------------------------
@@ -139,6 +146,18 @@ def least_squares_slope(points: list[tuple[float, float]]) -> float:
     return sum((x - mx) * (y - my) for x, y in points) / sxx if sxx else 0.0
 
 
+def status_kb(pid: int, field: str) -> int:
+    """A /proc/PID/status field in bytes (0 once the process is gone)."""
+    try:
+        with Path(f"/proc/{pid}/status").open(encoding="ascii") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except (FileNotFoundError, ProcessLookupError, ValueError):
+        pass
+    return 0
+
+
 def first_at(samples: list[tuple[float, int, int]], cycles: int) -> float:
     for _, done, rss in samples:
         if done >= cycles:
@@ -204,16 +223,25 @@ def measure(cycles: int, extra_env: dict[str, str]) -> dict[str, object]:
                 cwd=base,
             )
             watched = psutil.Process(agent_process.pid)
-            samples: list[tuple[float, int, int]] = []  # (seconds, cycles, rss)
+            samples: list[tuple[float, int, int]] = []  # (seconds, cycles, supervisor rss)
+            worker_peaks: dict[int, int] = {}  # pid -> the highest VmHWM seen
+            together = 0  # supervisor + its worker, at the same sample
             started = time.monotonic()
             deadline = started + 60 + cycles * 3.0
             while True:
-                time.sleep(1.0)
+                time.sleep(SAMPLE_EVERY)
                 if agent_process.poll() is not None:
                     log = (base / "agent.log").read_text(errors="replace")
                     raise SystemExit(f"the agent exited ({agent_process.returncode}):\n{log}")
                 done = read_seq(state)
-                samples.append((time.monotonic() - started, done, watched.memory_info().rss))
+                supervisor_rss = watched.memory_info().rss
+                samples.append((time.monotonic() - started, done, supervisor_rss))
+                workers_rss = 0
+                for child in watched.children():
+                    rss, hwm = status_kb(child.pid, "VmRSS"), status_kb(child.pid, "VmHWM")
+                    workers_rss += rss
+                    worker_peaks[child.pid] = max(worker_peaks.get(child.pid, 0), hwm)
+                together = max(together, supervisor_rss + workers_rss)
                 if done >= cycles:
                     break
                 if time.monotonic() > deadline:
@@ -236,7 +264,12 @@ def measure(cycles: int, extra_env: dict[str, str]) -> dict[str, object]:
             accepted = connection.execute("SELECT MAX(last_seq) FROM fleet_host").fetchone()[0]
         log_tail = (base / "agent.log").read_text(errors="replace").splitlines()[-5:]
     steady = [(done, rss / MB) for _, done, rss in samples if done > 100]
+    peaks = sorted(peak / MB for peak in worker_peaks.values() if peak)
     return {
+        "workers_seen": len(peaks),
+        "worker_peak_median": statistics.median(peaks) if peaks else float("nan"),
+        "worker_peak_max": peaks[-1] if peaks else float("nan"),
+        "together_max": together / MB,
         "samples": samples,
         "elapsed": samples[-1][0],
         "cycles": samples[-1][1],
@@ -262,8 +295,33 @@ def measure(cycles: int, extra_env: dict[str, str]) -> dict[str, object]:
 
 # --- where the memory goes -----------------------------------------------------------------
 
-_IMPORT_STEPS = """
-import ctypes, datetime as dt, gc, pathlib, sys
+_SUPERVISOR_STEPS = """
+import pathlib, sys, tempfile
+import psutil
+me = psutil.Process()
+def rss(): return me.memory_info().rss / 1048576
+def show(label, before=None):
+    new = "" if before is None else f"  ({len(set(sys.modules) - before)} modules)"
+    print(f"{label:52}{rss():7.1f} MB{new}")
+show("interpreter + psutil")
+steps = [
+    ("watchdog observers (inotify)", "from watchdog.observers import Observer"),
+    ("the supervisor's agent modules", "import agent.commands.run"),
+]
+for label, code in steps:
+    before = set(sys.modules)
+    exec(code)
+    show("+ " + label, before)
+from agent.platforms import current_platform
+from agent.triggers import TriggerHub, start_triggers
+before = set(sys.modules)
+triggers = start_triggers(TriggerHub(), current_platform(), [pathlib.Path(tempfile.gettempdir())])
+show("+ the watchers started (threads, inotify, netlink)", before)
+triggers.stop()
+"""
+
+_WORKER_STEPS = """
+import datetime as dt, gc, pathlib, sys
 import psutil
 me = psutil.Process()
 def rss(): return me.memory_info().rss / 1048576
@@ -278,8 +336,7 @@ steps = [
      "from cryptography.hazmat.primitives import serialization"),
     ("jsonschema (+ referencing, rpds, attrs)", "import jsonschema"),
     ("httpx (+ ssl, idna, email, http)", "import httpx"),
-    ("watchdog observers (inotify)", "from watchdog.observers import Observer"),
-    ("the service's agent modules", "import agent.commands.run, agent.service, agent.triggers"),
+    ("the worker's agent modules", "import agent.commands.send, agent.service"),
 ]
 for label, code in steps:
     before = set(sys.modules)
@@ -310,9 +367,6 @@ for i in range(1, 6):
     del result, report, body
     gc.collect()
     show(f"+ check + full report #{i} (freed afterwards)", before)
-libc = ctypes.CDLL("libc.so.6")
-libc.malloc_trim(0)
-show("  after malloc_trim(0): heap returned to the OS")
 """
 
 _WORKING_SET = """
@@ -345,7 +399,7 @@ _MAPS_TOP = 10
 
 
 def memory_map_summary(process: psutil.Process) -> list[str]:
-    """The running agent's RSS by mapping: anonymous memory (the heaps) against each file."""
+    """The supervisor's RSS by mapping: anonymous memory (the heaps) against each file."""
     sizes: dict[str, int] = {}
     for region in process.memory_maps(grouped=True):
         path = region.path
@@ -357,7 +411,7 @@ def memory_map_summary(process: psutil.Process) -> list[str]:
             name = path
         sizes[name] = sizes.get(name, 0) + region.rss
     total = sum(sizes.values())
-    lines = [f"running agent's RSS by mapping ({total / MB:.1f} MB in all, top {_MAPS_TOP}):"]
+    lines = [f"supervisor's RSS by mapping ({total / MB:.1f} MB in all, top {_MAPS_TOP}):"]
     lines += [
         f"  {name[-60:]:62}{size / MB:6.1f} MB"
         for name, size in sorted(sizes.items(), key=lambda kv: -kv[1])[:_MAPS_TOP]
@@ -379,9 +433,9 @@ def run_in_venv(code: str, *args: str) -> str:
     return completed.stdout.rstrip()
 
 
-def importtime_top(count: int = 12) -> str:
+def importtime_top(label: str, statement: str, count: int = 8) -> str:
     completed = subprocess.run(
-        [str(VENV_PYTHON), "-X", "importtime", "-c", "import agent.commands.run, agent.triggers"],
+        [str(VENV_PYTHON), "-X", "importtime", "-c", statement],
         capture_output=True,
         text=True,
         env=venv_env(),
@@ -402,7 +456,7 @@ def importtime_top(count: int = 12) -> str:
             packages[package] = max(packages.get(package, 0), int(cumulative))
     rows = sorted(packages.items(), key=lambda kv: -kv[1])[:count]
     lines = [
-        f"python -X importtime: the service's imports take {total / 1000:.0f} ms; the "
+        f"python -X importtime: {label}'s imports take {total / 1000:.0f} ms; the "
         f"heaviest packages (cumulative, nested ones counted in their importer too):"
     ]
     lines += [f"  {name:30}{us / 1000:7.1f} ms" for name, us in rows]
@@ -411,11 +465,14 @@ def importtime_top(count: int = 12) -> str:
 
 def breakdown(policy: Path, maps: list[str]) -> None:
     print("\n-- where the memory goes (in the venv) --")
-    print("RSS of a process doing what the service does, step by step (cumulative):")
-    print(textwrap.indent(run_in_venv(_IMPORT_STEPS, str(policy)), "  "))
+    print("RSS of a process doing what the supervisor does, step by step (cumulative):")
+    print(textwrap.indent(run_in_venv(_SUPERVISOR_STEPS), "  "))
+    print("RSS of a process doing what a worker does, step by step (cumulative):")
+    print(textwrap.indent(run_in_venv(_WORKER_STEPS, str(policy)), "  "))
     print(run_in_venv(_WORKING_SET, str(policy)))
     print("\n".join(maps))
-    print(importtime_top())
+    print(importtime_top("the supervisor", "import agent.commands.run"))
+    print(importtime_top("a worker", "import agent.commands.send, agent.checking"))
 
 
 # --- main ----------------------------------------------------------------------------------
@@ -462,18 +519,26 @@ def main() -> int:
         f"spool {result['spooled']}, rejected {result['rejected']}; "
         f"agent exit on SIGTERM: {result['exit']}; server exit: {result['server_exit']}"
     )
-    print(f"RSS after 10 cycles : {result['rss10']:6.1f} MB")
-    print(f"RSS after 100 cycles: {result['rss100']:6.1f} MB")
+    print("supervisor (the process that stays):")
+    print(f"  RSS after 10 cycles : {result['rss10']:6.1f} MB")
+    print(f"  RSS after 100 cycles: {result['rss100']:6.1f} MB")
     print(
-        f"RSS at the end      : {result['rss_end']:6.1f} MB  (USS {result['uss_end']:.1f} MB, "
+        f"  RSS at the end      : {result['rss_end']:6.1f} MB  (USS {result['uss_end']:.1f} MB, "
         f"{result['threads']} threads)"
     )
-    print(f"RSS max             : {result['rss_max']:6.1f} MB")
+    print(f"  RSS max             : {result['rss_max']:6.1f} MB")
     print(
-        f"after cycle 100     : median {result['steady_median']:.1f} MB, "
+        f"  after cycle 100     : median {result['steady_median']:.1f} MB, "
         f"max {result['steady_max']:.1f} MB"
     )
-    print(f"slope after cycle 100: {result['slope']:+.3f} MB per 1000 cycles (least squares)")
+    print(f"  slope after cycle 100: {result['slope']:+.3f} MB per 1000 cycles (least squares)")
+    cycle_seconds = float(result["elapsed"]) / int(result["cycles"])  # type: ignore[call-overload]
+    print(
+        f"workers (one per cycle, {result['workers_seen']} sampled): peak RSS median "
+        f"{result['worker_peak_median']:.1f} MB, max {result['worker_peak_max']:.1f} MB; "
+        f"a cycle every {cycle_seconds:.2f} s ({INTERVAL} s of it the interval)"
+    )
+    print(f"supervisor + worker together, max: {result['together_max']:.1f} MB")
     steady = float(result["steady_max"])  # type: ignore[arg-type]
     slope = float(result["slope"])  # type: ignore[arg-type]
     rss_ok, growth_ok = steady <= TARGET_MB, abs(slope) <= GROWTH_LIMIT

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
@@ -21,4 +20,8 @@ def framed(*parts: bytes) -> bytes:
 
 
 def sha256_hex(data: bytes) -> str:
+    # Imported here: hashlib loads OpenSSL's libcrypto (3 MB), which the service's
+    # supervisor, importing this package for its trigger names, has no use for.
+    import hashlib
+
     return hashlib.sha256(data).hexdigest()

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from agent.pacing import Backoff
 from agent.protocol.envelope import encode_envelope
 from agent.transport import (
-    Backoff,
     Outcome,
     Transport,
     TransportError,

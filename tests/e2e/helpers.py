@@ -221,8 +221,9 @@ class ServerProcess:
 
     def kill(self) -> None:
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.kill()
+        if process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=30)
 
 
@@ -329,14 +330,20 @@ class AgentProcess:
     def start(self) -> None:
         assert self.process is None or self.process.poll() is not None
         with self.log.open("ab") as log:
+            # A session of its own: a kill -9 hits the supervisor and its worker together.
             self.process = subprocess.Popen(
-                self.argv("run"), env=agent_env(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+                self.argv("run"),
+                env=agent_env(),
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
 
     def kill9(self) -> None:
         process, self.process = self.process, None
         assert process is not None
-        process.send_signal(signal.SIGKILL)
+        os.killpg(process.pid, signal.SIGKILL)  # the service and the cycle's worker
         assert process.wait(timeout=30) == -signal.SIGKILL
 
     def terminate(self) -> None:
@@ -348,8 +355,9 @@ class AgentProcess:
 
     def cleanup(self) -> None:
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.kill()
+        if process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=30)
 
 
