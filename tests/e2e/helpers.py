@@ -221,9 +221,8 @@ class ServerProcess:
 
     def kill(self) -> None:
         process, self.process = self.process, None
-        if process is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
+        if process is not None and process.poll() is None:
+            process.kill()
             process.wait(timeout=30)
 
 
