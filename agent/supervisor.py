@@ -226,6 +226,9 @@ class ServiceLoop:
         except WorkerError as exc:
             if exc.status == EXIT_UNUSABLE and self.cycles == 0:
                 raise  # at start-up, a broken config or policy stops the service
+            if self.hub.stopping():  # the stop reached the worker before its handler did
+                log.info("cycle cut short by the stop: %s", exc)
+                return None
             log.error("%s; next attempt after a back-off", exc)
             return self.clock() + self.backoff.failure()
         except Exception:  # one bad cycle (disk full, broken policy) must not end the service

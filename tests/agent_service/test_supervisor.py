@@ -285,3 +285,19 @@ def test_supervisor_memory_stays_small_and_flat(enrolled: AgentSetup, server: Fa
     assert late < 35 * 1024 * 1024, f"supervisor RSS {late} bytes"
     seqs = [report.seq for report in server.state.reports]
     assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) >= 40
+
+
+def test_a_worker_cut_short_by_the_stop_is_no_error(
+    enrolled: AgentSetup, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Under systemd the whole control group gets SIGTERM, possibly while a worker is still
+    importing (before its handler is set): it dies of the signal, which is no failure."""
+    code = "import time; print('x', flush=True); time.sleep(60)"
+    hub = TriggerHub()
+    loop = ServiceLoop(WorkerRunner(enrolled.config(), command=stand_in(code)), hub)
+    threading.Timer(0.5, hub.request_stop).start()
+    with caplog.at_level("INFO", logger="agent.supervisor"):
+        assert loop.run() == 0
+    assert "cut short by the stop" in caplog.text
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert loop.backoff.failures == 0
