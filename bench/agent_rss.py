@@ -295,23 +295,31 @@ def measure(cycles: int, extra_env: dict[str, str]) -> dict[str, object]:
 
 # --- where the memory goes -----------------------------------------------------------------
 
-_SUPERVISOR_STEPS = """
-import pathlib, sys, tempfile
+# Both step lists start with this: RSS and module count after each import step.
+_MEASURED_STEPS = """
+import pathlib, sys
 import psutil
 me = psutil.Process()
 def rss(): return me.memory_info().rss / 1048576
 def show(label, before=None):
     new = "" if before is None else f"  ({len(set(sys.modules) - before)} modules)"
     print(f"{label:52}{rss():7.1f} MB{new}")
+def run_steps(steps):
+    for label, code in steps:
+        before = set(sys.modules)
+        exec(code, globals())
+        show("+ " + label, before)
 show("interpreter + psutil")
-steps = [
+"""
+
+_SUPERVISOR_STEPS = (
+    _MEASURED_STEPS
+    + """
+run_steps([
     ("watchdog observers (inotify)", "from watchdog.observers import Observer"),
     ("the supervisor's agent modules", "import agent.commands.run"),
-]
-for label, code in steps:
-    before = set(sys.modules)
-    exec(code)
-    show("+ " + label, before)
+])
+import tempfile
 from agent.platforms import current_platform
 from agent.triggers import TriggerHub, start_triggers
 before = set(sys.modules)
@@ -319,17 +327,12 @@ triggers = start_triggers(TriggerHub(), current_platform(), [pathlib.Path(tempfi
 show("+ the watchers started (threads, inotify, netlink)", before)
 triggers.stop()
 """
+)
 
-_WORKER_STEPS = """
-import datetime as dt, gc, pathlib, sys
-import psutil
-me = psutil.Process()
-def rss(): return me.memory_info().rss / 1048576
-def show(label, before=None):
-    new = "" if before is None else f"  ({len(set(sys.modules) - before)} modules)"
-    print(f"{label:52}{rss():7.1f} MB{new}")
-show("interpreter + psutil")
-steps = [
+_WORKER_STEPS = (
+    _MEASURED_STEPS
+    + """
+run_steps([
     ("yaml", "import yaml"),
     ("cryptography (Ed25519, serialization)",
      "from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey; "
@@ -337,11 +340,8 @@ steps = [
     ("jsonschema (+ referencing, rpds, attrs)", "import jsonschema"),
     ("httpx (+ ssl, idna, email, http)", "import httpx"),
     ("the worker's agent modules", "import agent.commands.send, agent.service"),
-]
-for label, code in steps:
-    before = set(sys.modules)
-    exec(code)
-    show("+ " + label, before)
+])
+import datetime as dt, gc
 from agent.transport import Transport
 before = set(sys.modules)
 transport = Transport("http://127.0.0.1:9")
@@ -368,6 +368,7 @@ for i in range(1, 6):
     gc.collect()
     show(f"+ check + full report #{i} (freed afterwards)", before)
 """
+)
 
 _WORKING_SET = """
 import datetime as dt, pathlib, sys, tracemalloc

@@ -186,8 +186,8 @@ def test_the_schedule_comes_from_the_last_worker(enrolled: AgentSetup) -> None:
 # --- the real `custos-agent run` -------------------------------------------------------------
 
 
-def test_run_without_enrollment_exits_2(setup: AgentSetup) -> None:
-    completed = subprocess.run(
+def run_until_it_exits(setup: AgentSetup) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         agent_argv(*setup.args("run")),
         capture_output=True,
         text=True,
@@ -195,6 +195,10 @@ def test_run_without_enrollment_exits_2(setup: AgentSetup) -> None:
         timeout=60,
         check=False,
     )
+
+
+def test_run_without_enrollment_exits_2(setup: AgentSetup) -> None:
+    completed = run_until_it_exits(setup)
     assert completed.returncode == 2 and "not enrolled" in completed.stderr
 
 
@@ -202,14 +206,7 @@ def test_run_with_a_broken_policy_exits_2_naming_it(enrolled: AgentSetup) -> Non
     text = enrolled.policy_path.read_text(encoding="utf-8")
     line = text[: text.index("schedule:")].count("\n") + 1
     enrolled.policy_path.write_text(text.replace("interval: 1h", "interval: soon"), "utf-8")
-    completed = subprocess.run(
-        agent_argv(*enrolled.args("run")),
-        capture_output=True,
-        text=True,
-        env=agent_env(),
-        timeout=60,
-        check=False,
-    )
+    completed = run_until_it_exits(enrolled)
     assert completed.returncode == 2, completed.stderr
     assert f"{enrolled.policy_path}:{line}: schedule.interval" in completed.stderr
     assert "Traceback" not in completed.stderr
