@@ -29,7 +29,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Protocol
@@ -116,20 +116,23 @@ def worker_command(config: AgentConfig, verbose: bool) -> list[str]:
     return [*command, "send", "--format", "json"]
 
 
-@dataclass
 class WorkerRunner:
-    """Runs each cycle as `custos-agent send` in a child process; see the module docstring."""
+    """Runs each cycle as `custos-agent send` in a child process; see the module docstring.
+    `command` replaces the worker's command line (tests use stand-in programs)."""
 
-    config: AgentConfig
-    verbose: bool = False
-    timeout: float = WORKER_TIMEOUT
-    stop_grace: float = STOP_GRACE
-    command: list[str] = field(default_factory=list)
-    _schedule: tuple[float, float] | None = None
-
-    def __post_init__(self) -> None:
-        if not self.command:
-            self.command = worker_command(self.config, self.verbose)
+    def __init__(
+        self,
+        config: AgentConfig,
+        verbose: bool = False,
+        timeout: float = WORKER_TIMEOUT,
+        stop_grace: float = STOP_GRACE,
+        command: list[str] | None = None,
+    ) -> None:
+        self.config = config
+        self.timeout = timeout
+        self.stop_grace = stop_grace
+        self.command = command or worker_command(config, verbose)
+        self._schedule: tuple[float, float] | None = None  # the last worker's, if any
 
     def cycle(self, trigger: str, should_stop: Callable[[], bool]) -> WorkerResult:
         return self._run(["--trigger", trigger], should_stop)
