@@ -47,6 +47,7 @@ class Created:
     reports: int
     sha256: str
     fingerprint: str
+    created_at: str
 
 
 def _audit_head() -> dict[str, Any] | None:
@@ -64,8 +65,18 @@ def _target(out: Path) -> Path:
     return target.resolve()
 
 
-def create_snapshot(unit: Unit, out: Path, actor: str, now: dt.datetime | None = None) -> Created:
-    """Write the snapshot of `unit`'s subtree to `out` (numbered steps in the module doc)."""
+def create_snapshot(
+    unit: Unit,
+    out: Path,
+    actor: str,
+    now: dt.datetime | None = None,
+    delivered_as: str | None = None,
+) -> Created:
+    """Write the snapshot of `unit`'s subtree to `out` (numbered steps in the module doc).
+
+    `delivered_as` names, in the audit entry, where the file went when `out` is only a
+    temporary file (the dashboard's download); by default the entry names `out`.
+    """
     target = _target(out)
     moment = (now or timezone.now()).replace(microsecond=0)
     created_at = format_time(moment)
@@ -105,7 +116,7 @@ def create_snapshot(unit: Unit, out: Path, actor: str, now: dt.datetime | None =
         AUDIT_ACTION,
         unit.path,
         {
-            "file": str(written.path),
+            "file": delivered_as or str(written.path),
             "sha256": written.sha256,
             "hosts": len(hosts),
             "reports": reports,
@@ -113,5 +124,11 @@ def create_snapshot(unit: Unit, out: Path, actor: str, now: dt.datetime | None =
         },
     )
     return Created(
-        written.path, unit.path, len(hosts), reports, written.sha256, written.fingerprint
+        written.path,
+        unit.path,
+        len(hosts),
+        reports,
+        written.sha256,
+        written.fingerprint,
+        created_at,
     )
