@@ -3,8 +3,12 @@
 Each subcommand is a thin call into a Django management command or a service function; all
 of them act as the operating-system user running them ("cli:<user>" in the audit log).
 
-Exit status: 0 done; 1 the work found a problem (a broken audit chain, a database error);
-2 a usage or configuration error (bad arguments or environment, unknown unit, invalid policy).
+Exit status: 0 done; 1 the work found a problem (a broken audit chain, a database error, a
+snapshot that does not verify); 2 a usage or configuration error (bad arguments or
+environment, unknown unit, invalid policy, a file that is not a snapshot at all).
+
+`verify` is dispatched before Django is set up: an auditor runs it on a laptop with nothing
+but the package installed, no settings, no data directory and no database.
 """
 
 from __future__ import annotations
@@ -178,6 +182,33 @@ def _audit_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _snapshot_create(args: argparse.Namespace) -> int:
+    from server.accounts.audit import cli_actor
+    from server.accounts.units import find_unit
+    from server.snapshots.create import create_snapshot
+
+    created = create_snapshot(find_unit(args.unit), Path(args.out), cli_actor())
+    print(f"{created.path}: snapshot of {created.unit} written")
+    print(f"hosts: {created.hosts}, reports: {created.reports}, sha256: {created.sha256}")
+    print(f"server key fingerprint (SHA-256): {created.fingerprint}")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    """Offline: called before Django is set up (see `main`), so it needs no settings."""
+    from server.snapshots.verify import run
+
+    return run(args.file, args.fingerprint)
+
+
+def _key_fingerprint(args: argparse.Namespace) -> int:
+    from server.lib.server_key import current_server_key
+    from server.snapshots.bundle import fingerprint, raw_public_key
+
+    print(fingerprint(raw_public_key(current_server_key())))
+    return 0
+
+
 def _alerts_send(args: argparse.Namespace) -> int:
     from server.alerts.delivery import run
 
@@ -317,6 +348,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit.add_parser("verify", help="check the hash chain").set_defaults(handler=_audit_verify)
 
+    snapshot = commands.add_parser("snapshot", help="signed compliance snapshots").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    snapshot_create = snapshot.add_parser(
+        "create", help="export a unit subtree into one file signed by the server key"
+    )
+    snapshot_create.add_argument("--unit", required=True, help="the unit whose subtree to export")
+    snapshot_create.add_argument("--out", required=True, metavar="FILE", help="the file to write")
+    snapshot_create.set_defaults(handler=_snapshot_create)
+
+    verify = commands.add_parser(
+        "verify", help="check a snapshot offline, without a database or settings"
+    )
+    verify.add_argument("file", metavar="FILE")
+    verify.add_argument(
+        "--fingerprint",
+        metavar="HEX",
+        help="the server key fingerprint the unit publishes (`custos-server key fingerprint`)",
+    )
+    verify.set_defaults(handler=_verify)
+
+    key = commands.add_parser("key", help="the server key").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    key.add_parser(
+        "fingerprint", help="print the SHA-256 fingerprint auditors compare snapshots with"
+    ).set_defaults(handler=_key_fingerprint)
+
     alerts = commands.add_parser("alerts", help="alerts to units' admins").add_subparsers(
         dest="action", required=True, metavar="ACTION"
     )
@@ -328,6 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "verify":  # offline: no settings, no data directory, no database
+        return _verify(args)
     from django.core.exceptions import ImproperlyConfigured
     from django.db import DatabaseError
 

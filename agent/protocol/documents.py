@@ -10,6 +10,10 @@ pinned at enrollment: the policy assigned to the host, and its pending commands.
 
 The commands document names the host and the moment it was issued, so that a document for
 one host cannot be replayed to another, nor an old one replayed later.
+
+Snapshots (`server.snapshots`) are signed with the same key under SNAPSHOT_DOMAIN: the tag
+is listed here with the others so that no two kinds of server-signed document can ever share
+one, and a snapshot signature can never verify as a policy or a command list.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from agent.protocol.errors import ProtocolError
 
 POLICY_DOMAIN = b"custos-policy-v1\x00"
 COMMANDS_DOMAIN = b"custos-commands-v1\x00"
+SNAPSHOT_DOMAIN = b"custos-snapshot-v1\x00"
 COMMAND_KINDS = ("recheck",)
 MAX_DOCUMENT_AGE = dt.timedelta(minutes=15)
 

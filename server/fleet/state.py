@@ -13,6 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from server.fleet.models import AddressKind, Host, HostAddress
+from server.lib.required_software import (
+    required_software_state as required_software_state,  # used by ingest and benchmarks
+)
 from server.lib.storable import clean_text
 
 CATEGORY_FLAGS = {
@@ -24,22 +27,6 @@ CATEGORY_FLAGS = {
 MAX_NEIGHBOURS = 32
 NO_MAC = frozenset({"", "00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"})
 _UNSPECIFIED = frozenset({"", "0.0.0.0", "::", "*"})  # noqa: S104  (no gateway, not a bind)
-
-
-def required_software_state(category: str, evidence: Any) -> tuple[bool | None, bool | None]:
-    """(installed, running) of a required-software finding; (None, None) for other rules.
-
-    The agent's required-software evidence carries `installed` (bool) and, when the rule
-    asks for it or nothing is installed, `running` (bool, or null when it could not tell).
-    Forbidden-software findings share the category but never carry `installed`.
-    """
-    if category != "software" or not isinstance(evidence, Mapping):
-        return None, None
-    installed = evidence.get("installed")
-    if not isinstance(installed, bool):
-        return None, None
-    running = evidence.get("running")
-    return installed, running if isinstance(running, bool) else None
 
 
 def apply_failures(host: Host, findings: list[dict[str, Any]]) -> None:

@@ -240,6 +240,13 @@ EXPECTED: dict[str, Case] = {
         lambda s: f"/tokens/{s.token_pk}/revoke/", answers(405, 405, 405, 405), ACT
     ),
     "administration:audit /audit/": Case(lambda s: "/audit/", READ_LIST, ONLY_SHOWS),
+    "administration:snapshots /snapshots/": Case(
+        lambda s: "/snapshots/",
+        READ_LIST,
+        # A download, not a change: auditors pull snapshots too; out of scope is 404.
+        answers(200, 200, 404, 200),
+        lambda s: {"unit": str(s.world.county.pk)},
+    ),
     "administration:alerts /alerts/": Case(
         lambda s: f"/alerts/?unit={s.world.county.pk}",
         READ_OBJECT,

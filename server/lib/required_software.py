@@ -1,0 +1,26 @@
+"""Reading a required-software finding's evidence: is the client installed, is it running.
+
+Kept free of Django (it was in `server.fleet.state`) because `custos-server verify` derives
+the same two facts from the signed report, offline, to check what a snapshot claims.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def required_software_state(category: str, evidence: Any) -> tuple[bool | None, bool | None]:
+    """(installed, running) of a required-software finding; (None, None) for other rules.
+
+    The agent's required-software evidence carries `installed` (bool) and, when the rule
+    asks for it or nothing is installed, `running` (bool, or null when it could not tell).
+    Forbidden-software findings share the category but never carry `installed`.
+    """
+    if category != "software" or not isinstance(evidence, Mapping):
+        return None, None
+    installed = evidence.get("installed")
+    if not isinstance(installed, bool):
+        return None, None
+    running = evidence.get("running")
+    return installed, running if isinstance(running, bool) else None
