@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 CATEGORIES: dict[str, Promise] = {
     "software": _("Software"),
@@ -31,7 +32,8 @@ FINDING_STATUSES: dict[str, Promise] = {
 }
 FINDING_STATUS_RANK = {"fail": 0, "error": 1, "pass": 2, "not_applicable": 3}
 HOST_STATUSES: dict[str, Promise] = {
-    "active": _("active"),
+    # With a context: Django's own catalogue has "active" (有效, of a user account) and wins.
+    "active": pgettext_lazy("host status", "active"),
     "silent": _("silent"),
     "revoked": _("revoked"),
     "clone": _("clone suspected"),

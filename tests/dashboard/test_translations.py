@@ -143,3 +143,15 @@ def test_the_trend_labels_reach_the_chart_in_the_readers_language(world: Any, ho
 
     data = client_for(world.admin, "zh-CN").get("/").context["trend_data"]
     assert data["labels"]["rate"] == "合规率（%）"
+
+
+def test_a_host_status_is_not_translated_as_django_admin_words() -> None:
+    """Django's own catalogue says 有效 for "active" (of a user account), and a project
+    catalogue loses to it for an identical msgid: host statuses carry a context."""
+    from django.utils import translation
+
+    from server.dashboard.labels import HOST_STATUSES, label
+
+    with translation.override("zh-hans"):
+        shown = [label(HOST_STATUSES, code) for code in ("active", "silent", "revoked", "clone")]
+    assert shown == ["正常", "失联", "已注销", "疑似克隆"]
