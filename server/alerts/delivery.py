@@ -7,12 +7,19 @@ Per unit and channel, one run sends one message: all its pending deliveries toge
 burst of violations is one e-mail, not hundreds). In digest mode that message goes out once
 a local day, at the first run after the unit's digest hour. A failed send is retried at later
 runs with growing delays, up to MAX_ATTEMPTS; attempts, time and error stay on each delivery.
+
+Runs may overlap: the sweeper of each `custos-server run` sharing one PostgreSQL, or a cron
+`custos-server alerts send` beside it. A run sends only what it claimed first (`claim`): one
+UPDATE that moves the deliveries' next attempt CLAIM_LEASE ahead and marks them with the run's
+token, so no other run sees them as due. A run that dies mid-send leaves them due again once
+the lease is over; they are then sent again (at least once, not exactly once).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -43,6 +50,7 @@ MAX_ATTEMPTS = 6
 WEBHOOK_TIMEOUT_SECONDS = 10.0
 MAX_PER_RUN = 5000
 MAX_ERROR_CHARS = 500
+CLAIM_LEASE = dt.timedelta(minutes=15)  # far longer than a send (webhook timeout 10 s)
 
 
 @dataclass
@@ -87,6 +95,19 @@ def send_due(now: dt.datetime, summary: RunSummary) -> None:
         _send_group(target, channel, deliveries, now, summary)
 
 
+def claim(deliveries: list[AlertDelivery], now: dt.datetime) -> list[AlertDelivery]:
+    """Those of `deliveries` this run may send: the ones still due when it claimed them,
+    in one UPDATE (another run that got there first has moved them out of being due)."""
+    token = secrets.token_hex(16)
+    AlertDelivery.objects.filter(
+        pk__in=[d.pk for d in deliveries],
+        status=DeliveryStatus.PENDING,
+        next_attempt_at__lte=now,
+    ).update(claim_token=token, next_attempt_at=now + CLAIM_LEASE)
+    mine = set(AlertDelivery.objects.filter(claim_token=token).values_list("pk", flat=True))
+    return [delivery for delivery in deliveries if delivery.pk in mine]
+
+
 def _digest_gate_open(target: AlertSettings, channel: str, now: dt.datetime) -> bool:
     local = timezone.localtime(now)
     last = target.email_digest_on if channel == Channel.EMAIL else target.webhook_digest_on
@@ -109,6 +130,9 @@ def _send_group(
     if digest and not _digest_gate_open(target, channel, now):
         summary.waiting += len(deliveries)
         return
+    deliveries = claim(deliveries, now)
+    if not deliveries:
+        return  # another run is sending them
     try:
         if channel == Channel.EMAIL:
             _send_email(target, deliveries, digest, now)

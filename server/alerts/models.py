@@ -105,6 +105,8 @@ class AlertDelivery(models.Model):
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The run that took this delivery to send it (server.alerts.delivery.claim).
+    claim_token = models.CharField(max_length=32, blank=True)
 
     class Meta:
         constraints = (

@@ -359,3 +359,32 @@ def test_an_admin_chooses_the_language_of_their_alert_emails(world: Any) -> None
 
     assert response.status_code == 302
     assert AlertLanguage.objects.get(user=world.admin).language == "en"
+
+
+def test_overlapping_runs_send_each_delivery_once(world: Any, hook: Webhook) -> None:
+    """Two runs that both saw the same deliveries due (two servers' sweepers on one
+    PostgreSQL, or cron beside the server): only the first to claim them sends."""
+    switch_on(world.county, email_enabled=False, webhook_url=hook.url)
+    violating_pc(world)
+    now = timezone.now()
+    seen_by_first = list(AlertDelivery.objects.filter(status="pending"))
+    seen_by_second = list(AlertDelivery.objects.filter(status="pending"))
+
+    assert [d.pk for d in delivery.claim(seen_by_first, now)] == [seen_by_first[0].pk]
+    assert delivery.claim(seen_by_second, now) == []
+    assert delivery.run(now).sent == 0  # claimed, so no longer due for anyone else
+    assert hook.documents == []
+
+
+def test_a_claim_left_by_a_run_that_died_is_taken_over_after_the_lease(
+    world: Any, hook: Webhook
+) -> None:
+    switch_on(world.county, email_enabled=False, webhook_url=hook.url)
+    violating_pc(world)
+    now = timezone.now()
+    assert delivery.claim(list(AlertDelivery.objects.all()), now)  # ... and then it died
+
+    assert delivery.run(now + delivery.CLAIM_LEASE - dt.timedelta(seconds=1)).sent == 0
+    assert delivery.run(now + delivery.CLAIM_LEASE).sent == 1
+    assert len(hook.documents) == 1
+    assert AlertDelivery.objects.get().status == "sent"
