@@ -175,6 +175,9 @@ EMAIL_HOST_PASSWORD = env.read_secret("CUSTOS_SMTP_PASSWORD") or ""
 EMAIL_USE_TLS = env.read_bool("CUSTOS_SMTP_STARTTLS", False)
 EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = env.read_str("CUSTOS_SMTP_FROM", "custos@localhost")
+# The dashboard's address as admins reach it (e.g. https://custos.unit.example): alert
+# e-mails and webhooks then link to each host and notice. Unset: no links.
+CUSTOS_PUBLIC_URL = env.read_base_url("CUSTOS_PUBLIC_URL")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Logging -------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -39,6 +41,19 @@ def _host(alert: Alert) -> str:
     name = alert.host.hostname or alert.host.host_id
     number = alert.host.machine_number
     return f"{name} ({number})" if number else name
+
+
+def link(alert: Alert) -> str | None:
+    """Where the alert is seen on the dashboard (its notice, else its host), when the
+    server knows its public address (CUSTOS_PUBLIC_URL)."""
+    base = settings.CUSTOS_PUBLIC_URL
+    if not base:
+        return None
+    if alert.rectification_id is not None:
+        return base + reverse("rectification:detail", args=[alert.rectification_id])
+    if alert.host is not None:
+        return base + reverse("dashboard:host", args=[alert.host.host_id])
+    return None
 
 
 def alert_line(alert: Alert) -> str:
@@ -95,7 +110,11 @@ def email_text(
         }
         intro = _("New alerts for %(unit)s and the units below it:") % {"unit": unit_path}
     lines = [intro, ""]
-    lines += [f"- {alert_line(alert)}" for alert in alerts[:MAX_LINES_PER_MESSAGE]]
+    for alert in alerts[:MAX_LINES_PER_MESSAGE]:
+        lines.append(f"- {alert_line(alert)}")
+        url = link(alert)
+        if url:
+            lines.append(f"  {url}")
     if count > MAX_LINES_PER_MESSAGE:
         lines.append(
             _("… and %(more)d more: see the dashboard.") % {"more": count - MAX_LINES_PER_MESSAGE}
@@ -129,5 +148,6 @@ def webhook_item(alert: Alert) -> dict[str, Any]:
         "title": {"zh": alert.title_zh, "en": alert.title_en},
         "text": text,
         "occurred_at": alert.occurred_at.isoformat(),
+        "url": link(alert),
         "data": alert.data,
     }

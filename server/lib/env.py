@@ -15,6 +15,7 @@ import os
 import zoneinfo
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -96,6 +97,24 @@ def read_list(name: str, default: Sequence[str], environ: Environ = os.environ) 
     if not items:
         raise SettingError(name, value, "expected a comma-separated list with at least one item")
     return items
+
+
+def read_base_url(name: str, environ: Environ = os.environ) -> str:
+    """An http(s) address with a host and at most a path ("" when unset), without its
+    trailing slash, so that links are made by appending "/hosts/…"."""
+    value = _raw(name, environ)
+    if value is None:
+        return ""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingError(name, value, "expected http(s)://host[:port][/path]")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise SettingError(name, value, "expected no query, fragment or credentials")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError as exc:
+        raise SettingError(name, value, f"bad port: {exc}") from exc
+    return value.strip().rstrip("/")
 
 
 def read_path(name: str, default: Path, environ: Environ = os.environ) -> Path:

@@ -301,7 +301,10 @@ def test_a_host_gone_silent_is_announced_once_after_the_sweep(world: Any, mailbo
     assert "pc-quiet" in message.get_content()
 
 
-def test_an_overdue_rectification_is_announced_once(world: Any, mailbox: Mailbox) -> None:
+def test_an_overdue_rectification_is_announced_once_with_a_link_to_the_notice(
+    world: Any, mailbox: Mailbox, settings: Any
+) -> None:
+    settings.CUSTOS_PUBLIC_URL = "http://10.1.2.3:8080"
     switch_on(world.county)
     agent = violating_pc(world)
     Alert.objects.all().delete()
@@ -328,6 +331,7 @@ def test_an_overdue_rectification_is_announced_once(world: Any, mailbox: Mailbox
     assert (first.raised_overdue, second.raised_overdue) == (1, 0)
     (message,) = mailbox.messages
     assert f"#{notice.pk}" in message.get_content() and "张三" in message.get_content()
+    assert f"http://10.1.2.3:8080/rectifications/{notice.pk}/" in message.get_content()
 
 
 def test_the_command_line_runs_the_alerts_once(
@@ -388,3 +392,25 @@ def test_a_claim_left_by_a_run_that_died_is_taken_over_after_the_lease(
     assert delivery.run(now + delivery.CLAIM_LEASE).sent == 1
     assert len(hook.documents) == 1
     assert AlertDelivery.objects.get().status == "sent"
+
+
+def test_with_a_public_url_each_alert_links_to_its_host_or_notice(
+    world: Any, mailbox: Mailbox, hook: Webhook, settings: Any
+) -> None:
+    settings.CUSTOS_PUBLIC_URL = "https://custos.unit.example"
+    switch_on(world.county, webhook_url=hook.url)
+    agent = violating_pc(world)
+
+    assert delivery.run().sent == 2
+
+    host_page = f"https://custos.unit.example/hosts/{agent.host_id}/"
+    (message,) = mailbox.messages
+    assert host_page in message.get_content()
+    assert [item["url"] for item in hook.documents[0]["alerts"]] == [host_page]
+
+
+def test_without_a_public_url_alerts_carry_no_links(world: Any, hook: Webhook) -> None:
+    switch_on(world.county, email_enabled=False, webhook_url=hook.url)
+    violating_pc(world)
+    assert delivery.run().sent == 1
+    assert hook.documents[0]["alerts"][0]["url"] is None

@@ -72,6 +72,25 @@ def test_a_relative_path_is_refused() -> None:
         env.read_path("CUSTOS_DATA_DIR", Path("/x"), environ={"CUSTOS_DATA_DIR": "data"})
 
 
+def test_a_public_url_is_an_http_address_without_its_trailing_slash() -> None:
+    read = env.read_base_url
+    assert read("U", environ={}) == ""
+    assert read("U", environ={"U": " https://custos.unit.example/ "}) == (
+        "https://custos.unit.example"
+    )
+    assert read("U", environ={"U": "http://10.1.2.3:8080/custos/"}) == "http://10.1.2.3:8080/custos"
+    for bad, reason in [
+        ("custos.unit.example", "http"),
+        ("ftp://custos.unit.example", "http"),
+        ("https://", "http"),
+        ("https://custos.unit.example/?next=1", "no query"),
+        ("https://admin:pw@custos.unit.example", "credentials"),
+        ("https://custos.unit.example:99999", "bad port"),
+    ]:
+        with pytest.raises(env.SettingError, match=reason):
+            read("CUSTOS_PUBLIC_URL", environ={"CUSTOS_PUBLIC_URL": bad})
+
+
 def test_a_choice_must_be_one_of_the_choices() -> None:
     with pytest.raises(env.SettingError, match="DEBUG, INFO"):
         env.read_choice(
