@@ -11,6 +11,7 @@ from typing import Any
 from agent.facts import Inventory
 from agent.i18n import LocalText
 from agent.policy.model import Category, Policy, Rule, Severity
+from agent.protocol.compliance import ComplianceState, compliance_state
 
 
 class Status(str, enum.Enum):
@@ -61,9 +62,14 @@ class Summary:
     not_applicable: int
 
     @property
+    def state(self) -> ComplianceState:
+        statuses = ["fail"] * self.failed + ["error"] * self.errors
+        return compliance_state(statuses)
+
+    @property
     def compliant(self) -> bool:
         """Compliant means every applicable rule was checked and passed."""
-        return self.failed == 0 and self.errors == 0
+        return self.state is ComplianceState.COMPLIANT
 
     @classmethod
     def of(cls, findings: tuple[Finding, ...]) -> Summary:

@@ -1,7 +1,7 @@
 """Making agent-supplied values safe to store in every database Custos supports.
 
 JSON allows what databases refuse: NUL characters in strings (PostgreSQL's text and jsonb
-reject them), lone surrogates such as "\ud800" (not encodable as UTF-8, so neither SQLite nor
+reject them), lone surrogates such as U+D800 (not encodable as UTF-8, so neither SQLite nor
 PostgreSQL takes them) and, through Python's parser, NaN and Infinity (jsonb rejects them).
 Agent-supplied values reach the database only through these functions, so such input is
 cleaned or refused as bad input instead of failing as a database error.
