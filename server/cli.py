@@ -87,6 +87,18 @@ def _user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _user_password(args: argparse.Namespace) -> int:
+    from server.accounts.audit import cli_actor
+    from server.accounts.users import generated_password, set_password
+
+    password = generated_password() if args.generate else _read_password()
+    set_password(args.name, password, cli_actor())
+    if args.generate:
+        print(password)
+    print(f"password of {args.name} changed", file=sys.stderr)
+    return 0
+
+
 def _token_create(args: argparse.Namespace) -> int:
     from server.accounts.audit import cli_actor
     from server.accounts.units import find_unit
@@ -286,6 +298,14 @@ def build_parser() -> argparse.ArgumentParser:
     user_add.add_argument("--role", required=True, choices=("admin", "auditor", "superuser"))
     user_add.add_argument("--unit", help="the unit whose subtree the user sees")
     user_add.set_defaults(handler=_user_add)
+    user_password = user.add_parser(
+        "password", help="set a user's password, read from stdin (or --generate one)"
+    )
+    user_password.add_argument("name")
+    user_password.add_argument(
+        "--generate", action="store_true", help="make a random password and print it"
+    )
+    user_password.set_defaults(handler=_user_password)
 
     token = commands.add_parser("token", help="enrollment tokens").add_subparsers(
         dest="action", required=True, metavar="ACTION"

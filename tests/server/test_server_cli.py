@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.hashers import check_password
 
 from tests.server.conftest import POLICIES
 from tests.server.processes import run_server
@@ -119,6 +120,96 @@ def test_a_superuser_needs_no_unit(data_dir: Path) -> None:
         data_dir, "user", "add", "chief", "--role", "superuser", stdin="a long enough passphrase\n"
     )
     assert completed.returncode == 0, completed.stderr
+
+
+def stored_password_hash(data: Path, name: str) -> str:
+    with database(data) as db:
+        return str(
+            db.execute("SELECT password FROM auth_user WHERE username = ?", (name,)).fetchone()[0]
+        )
+
+
+def test_user_password_reads_the_new_password_from_stdin_and_is_audited(data_dir: Path) -> None:
+    run_server(
+        data_dir,
+        "user",
+        "add",
+        "li.na",
+        "--role",
+        "auditor",
+        "--unit",
+        UNIT,
+        stdin="first passphrase 1\n",
+    )
+    entries_before = audit_actions(data_dir)
+
+    completed = run_server(data_dir, "user", "password", "li.na", stdin="second passphrase 2\n")
+
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout == ""  # nothing to show: the person typed it
+    stored = stored_password_hash(data_dir, "li.na")
+    assert check_password("second passphrase 2", stored)
+    assert not check_password("first passphrase 1", stored)
+    assert audit_actions(data_dir) == [*entries_before, "user.password"]
+    with database(data_dir) as db:
+        details = db.execute(
+            "SELECT target, details FROM accounts_auditentry ORDER BY id DESC"
+        ).fetchone()
+    assert details[0] == "li.na" and "passphrase" not in details[1]
+
+
+def test_user_password_generate_prints_a_new_password_alone(data_dir: Path) -> None:
+    run_server(
+        data_dir,
+        "user",
+        "add",
+        "zhao.lei",
+        "--role",
+        "admin",
+        "--unit",
+        UNIT,
+        stdin="first passphrase 1\n",
+    )
+
+    completed = run_server(data_dir, "user", "password", "zhao.lei", "--generate")
+
+    assert completed.returncode == 0, completed.stderr
+    (password,) = completed.stdout.splitlines()
+    assert len(password) >= 16
+    assert check_password(password, stored_password_hash(data_dir, "zhao.lei"))
+    assert "password of zhao.lei changed" in completed.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "stdin", "message"),
+    [
+        ("nobody", "a long enough passphrase\n", "no user 'nobody'"),
+        ("wang.li", "short\n", "password refused"),
+    ],
+)
+def test_a_password_that_cannot_be_set_is_refused_with_exit_2_and_changes_nothing(
+    data_dir: Path, name: str, stdin: str, message: str
+) -> None:
+    run_server(
+        data_dir,
+        "user",
+        "add",
+        "wang.li",
+        "--role",
+        "admin",
+        "--unit",
+        UNIT,
+        stdin="correct horse battery staple\n",
+    )
+    before = stored_password_hash(data_dir, "wang.li")
+    entries_before = audit_actions(data_dir)
+
+    completed = run_server(data_dir, "user", "password", name, stdin=stdin)
+
+    assert completed.returncode == 2
+    assert message in completed.stderr
+    assert stored_password_hash(data_dir, "wang.li") == before
+    assert audit_actions(data_dir) == entries_before
 
 
 def test_token_create_prints_the_token_alone_and_stores_its_hash(data_dir: Path) -> None:
