@@ -1,39 +1,50 @@
 """`custos-server demo`: everything for a first look, on the embedded SQLite.
 
-1. Migrate a SQLite database in the demo's data directory (default `./custos-demo`; running
-   the demo again reuses it: every step is idempotent).
-2. Create a unit tree (示范省/示范市/示范县/县政府办公室), an admin of the province with a new
-   random password, and an enrollment token.
-3. Store and assign the demo policy: the bundled intranet-office policy without its active
+1. Check that the port is free (exit 2 naming `--port` when it is not), before anything else.
+2. Migrate a SQLite database in the demo's data directory (default `./custos-demo`, made 0700;
+   running the demo again reuses it: every step is idempotent).
+3. Create a unit tree (示范省/示范市/示范县/县政府办公室), an admin of the province with a new
+   random password, and an enrollment token. Later runs keep the admin's password and say how
+   to set a new one (`custos-server user password demo-admin --generate`), unless no earlier
+   run got as far as showing it: then they set a new one and show it.
+4. Store and assign the demo policy: the bundled intranet-office policy without its active
    egress probes, so that a first look sends nothing to any host beyond this machine.
-4. Start `custos-server run` on loopback, enroll this machine's agent (its own state
+5. Start `custos-server run` on loopback (its output in `server.log` in the data directory,
+   whose last lines are shown when it fails), enroll this machine's agent (its own state
    directory inside the data directory), print a real self-inspection sheet and deliver the
    first signed report.
-5. Print the address and the login, and serve until Ctrl-C (or stop at once with
-   `--no-serve`, which tests and scripts use).
+6. Print the address and the login, and serve until Ctrl-C, SIGTERM or SIGHUP, which stop the
+   server too (or stop at once with `--no-serve`, which tests and scripts use).
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
+import json
 import os
-import secrets
-import signal
+import shlex
+import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
+
+from server.demo_child import (
+    ChildServer,
+    ChildServerError,
+    StopRequested,
+    port_problem,
+    stop_signals,
+)
+from server.lib.private_files import DIRECTORY_MODE, ensure_private_directory
 
 DEMO_UNIT = "示范省/示范市/示范县/县政府办公室"
 DEMO_TOP_UNIT = "示范省"
 DEMO_ADMIN = "demo-admin"
 DEMO_POLICY_NAME = "demo-office.yaml"
-_READY_TIMEOUT_SECONDS = 60.0
+LOGIN_SHOWN = "demo-login-shown"  # present once a run has shown the admin's login
 
 
 def demo_policy_text(bundled: Path) -> str:
@@ -59,28 +70,53 @@ def _agent(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[
     )
 
 
-def _wait_until_ready(url: str, server: subprocess.Popen[bytes]) -> None:
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll is noise here
-    deadline = time.monotonic() + _READY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"custos-server run exited with status {server.returncode}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"the server did not answer on {url} within {_READY_TIMEOUT_SECONDS:g} s")
+def _enrolled_with(status: subprocess.CompletedProcess[str]) -> str | None:
+    """The server URL the agent's `status --format json` names, None when not enrolled."""
+    try:
+        document = json.loads(status.stdout)
+    except ValueError:
+        return None
+    server = document.get("server") if isinstance(document, dict) else None
+    return server if isinstance(server, str) and document.get("enrolled") is True else None
+
+
+def _private_directory(data_dir: Path) -> None:
+    """The data directory, 0700: it holds the SQLite file, the server and agent keys.
+
+    One made by an earlier version of the demo (0755) is tightened, or a warning says why not.
+    """
+    ensure_private_directory(data_dir)
+    if os.name == "nt":
+        return  # Windows: the directory inherits the user profile's ACL
+    mode = stat.S_IMODE(data_dir.stat().st_mode)
+    if not mode & 0o077:
+        return
+    try:
+        data_dir.chmod(DIRECTORY_MODE)
+    except OSError as exc:
+        print(
+            f"custos-server demo: warning: {data_dir} is open to other users "
+            f"(mode {mode:04o}) and could not be made 0700: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return
+    print(
+        f"custos-server demo: {data_dir} was open to other users (mode {mode:04o}); now 0700",
+        file=sys.stderr,
+    )
 
 
 def _setup_database(data_dir: Path, policy_file: Path) -> tuple[str, str]:
-    """Units, admin, policy and a token; (admin password or "" if the admin existed, token)."""
+    """Units, admin, policy and a token: (admin password to show, or "", token).
+
+    The admin's password is only ever shown in the banner at the end of a run. A run that
+    stopped before the banner (enrollment failed, Ctrl-C) leaves no `demo-login-shown` file,
+    so the next run sets a new password and shows that one."""
     from django.contrib.auth.models import User
     from django.core.management import call_command
 
     from server.accounts.units import add_unit_path
-    from server.accounts.users import add_user
+    from server.accounts.users import add_user, generated_password, set_password
     from server.fleet.policies import add_policy
     from server.fleet.tokens import create_token
 
@@ -90,18 +126,51 @@ def _setup_database(data_dir: Path, policy_file: Path) -> tuple[str, str]:
     top, _created = add_unit_path(DEMO_TOP_UNIT, actor)
     password = ""
     if not User.objects.filter(username=DEMO_ADMIN).exists():
-        password = secrets.token_urlsafe(12)
+        password = generated_password()
         add_user(DEMO_ADMIN, "admin", top, password, actor)
+    elif not (data_dir / LOGIN_SHOWN).exists():
+        password = generated_password()
+        set_password(DEMO_ADMIN, password, actor)
     add_policy(policy_file.read_bytes(), str(policy_file), unit, actor)
     _row, token = create_token(unit, 1, 1, actor, "custos-server demo: the local agent")
     return password, token
 
 
+def password_command(data_dir: Path) -> str:
+    """The shell command that gives the demo admin a new password, for this data directory."""
+    return (
+        f"CUSTOS_DATA_DIR={shlex.quote(str(data_dir))} "
+        f"custos-server user password {DEMO_ADMIN} --generate"
+    )
+
+
+def _show_server_output(server: ChildServer) -> None:
+    lines = server.last_lines()
+    if not lines:
+        print(f"custos-server demo: the server wrote nothing ({server.log_path})", file=sys.stderr)
+        return
+    print(f"custos-server demo: the server's last lines ({server.log_path}):", file=sys.stderr)
+    for line in lines:
+        print(f"  {line}", file=sys.stderr)
+
+
 def run_demo(args: argparse.Namespace) -> int:
+    problem = port_problem(args.port)
+    if problem is not None:
+        print(f"custos-server demo: {problem}", file=sys.stderr)
+        return 2
     data_dir = Path(args.data_dir).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    _private_directory(data_dir)
     os.environ["CUSTOS_DATA_DIR"] = str(data_dir)
     os.environ.pop("CUSTOS_DATABASE_URL", None)  # the demo is the embedded SQLite, always
+    with stop_signals():
+        try:
+            return _run(args, data_dir)
+        except StopRequested:
+            return 0
+
+
+def _run(args: argparse.Namespace, data_dir: Path) -> int:
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "server.settings")
@@ -113,18 +182,19 @@ def run_demo(args: argparse.Namespace) -> int:
     password, token = _setup_database(data_dir, policy_file)
 
     env = dict(os.environ)
-    url = f"http://127.0.0.1:{args.port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "server", "run", "--host", "127.0.0.1", "--port", str(args.port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = ChildServer(data_dir, args.port, env)
+    server.start()
     try:
-        _wait_until_ready(url, server)
+        try:
+            server.wait_until_ready()
+        except ChildServerError as exc:
+            print(f"custos-server demo: {exc}", file=sys.stderr)
+            _show_server_output(server)
+            return 1
+        url = server.url
         agent_dir = data_dir / "agent"
         config = agent_dir / "agent.yaml"
-        agent_dir.mkdir(exist_ok=True)
+        agent_dir.mkdir(mode=DIRECTORY_MODE, exist_ok=True)
         config.write_text(
             f"state_dir: {agent_dir / 'state'}\n"
             f"policy: {policy_file}\n"
@@ -137,9 +207,10 @@ def run_demo(args: argparse.Namespace) -> int:
             encoding="utf-8",
         )
         base = ["--config", str(config)]
-        status = _agent([*base, "status", "--format", "json"], env)
-        if '"enrolled": true' not in status.stdout:
-            enrolled = _agent([*base, "enroll", "--server", url, "--token", token], env)
+        if _enrolled_with(_agent([*base, "status", "--format", "json"], env)) != url:
+            # Never enrolled, or with the demo server of an earlier run on another --port.
+            enroll = [*base, "enroll", "--server", url, f"--token={token}", "--force"]
+            enrolled = _agent(enroll, env)
             if enrolled.returncode != 0:
                 print(f"custos-server demo: enrollment failed: {enrolled.stderr}", file=sys.stderr)
                 return 1
@@ -155,24 +226,19 @@ def run_demo(args: argparse.Namespace) -> int:
             print(f"login: {DEMO_ADMIN}   password: {password}")
             print(f"(shown once; {DEMO_ADMIN} is an admin of {DEMO_TOP_UNIT})")
         else:
-            print(f"login: {DEMO_ADMIN}   (the password printed by the first demo run)")
+            print(f"login: {DEMO_ADMIN}   (the password shown by an earlier demo run)")
+            print(f"a new password: {password_command(data_dir)}")
         print(f"data directory: {data_dir}")
+        print(f"server log: {server.log_path}")
         print("the first signed report from this machine has been delivered")
         print("=" * 72, flush=True)
+        (data_dir / LOGIN_SHOWN).touch()
         if args.no_serve:
             return 0
         print("serving; Ctrl-C stops", flush=True)
-        server.wait()
-        return 0
-    except KeyboardInterrupt:
-        return 0
-    except RuntimeError as exc:
-        print(f"custos-server demo: {exc}", file=sys.stderr)
+        status_code = server.wait()
+        print(f"custos-server demo: the server stopped (status {status_code})", file=sys.stderr)
+        _show_server_output(server)
         return 1
     finally:
-        if server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(15)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        server.stop()
