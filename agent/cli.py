@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ from agent.protocol.payload import TRIGGERS
 EXIT_OK = 0
 EXIT_VIOLATIONS = 1
 EXIT_USAGE = 2
+EXIT_READER_GONE = 128 + 13  # what a shell shows for a process ended by SIGPIPE
 
 
 def _add_global_options(parser: argparse.ArgumentParser) -> None:
@@ -157,4 +159,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _reader_went_away()
     raise AssertionError(f"unhandled command {args.command}")  # argparse prevents this
+
+
+def _reader_went_away() -> int:
+    """Standard output's reader stopped reading (`custos-agent inventory | head`): end quietly,
+    as command-line tools do on SIGPIPE, instead of with a traceback.
+
+    Python ignores SIGPIPE so that a socket write cannot kill the service; the pipe's EPIPE
+    arrives as BrokenPipeError instead. What is still buffered for stdout would fail again in
+    the interpreter's final flush, so stdout is pointed at the null device first."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, sys.stdout.fileno())
+    os.close(null)
+    return EXIT_READER_GONE

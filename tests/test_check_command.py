@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, POLICIES, ROOT, agent_env, run_agent, run_agent_json
+from tests.conftest import (
+    FIXTURES,
+    POLICIES,
+    ROOT,
+    agent_argv,
+    agent_env,
+    run_agent,
+    run_agent_json,
+)
 
 # Probes-free, so running it on this machine sends nothing anywhere.
 LOCAL_POLICY = """
@@ -197,6 +208,42 @@ def test_inventory_text_is_readable() -> None:
     completed = run_agent("inventory", "--format", "text")
     assert completed.returncode == 0
     assert "Software (" in completed.stdout and "Interfaces" in completed.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("inventory",), ("inventory", "--format", "text"), ("policy", "schema")],
+    ids=" ".join,
+)
+def test_a_reader_that_stops_reading_ends_the_command_quietly(args: tuple[str, ...]) -> None:
+    read_end, write_end = os.pipe()
+    process = subprocess.Popen(
+        agent_argv(*args), stdout=write_end, stderr=subprocess.PIPE, env=agent_env(), cwd=ROOT
+    )
+    # Nobody reads: the agent's first write meets a pipe without a reader (EPIPE), every time.
+    os.close(write_end)
+    os.close(read_end)
+    _out, err = process.communicate(timeout=120)
+
+    assert err.decode() == ""
+    assert process.returncode == 128 + signal.SIGPIPE
+
+
+def test_piping_into_head_shows_the_first_line_and_no_traceback() -> None:
+    agent = " ".join(shlex.quote(part) for part in agent_argv())
+    completed = subprocess.run(
+        ["sh", "-c", f"{agent} policy schema | head -1; {agent} inventory | head -1"],
+        capture_output=True,
+        text=True,
+        env=agent_env(),
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+
+    assert completed.stdout.splitlines() == ["{", completed.stdout.splitlines()[1]]
+    assert completed.stdout.splitlines()[1].startswith('{"host": ')
+    assert completed.stderr == ""
 
 
 def test_inventory_loads_no_http_crypto_yaml_or_schema_library() -> None:
