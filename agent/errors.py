@@ -39,11 +39,20 @@ class PolicyProblem:
     file: str
     line: int  # 1-based; 0 when the problem has no position (e.g. unreadable file)
     key: str  # dotted path to the offending key, e.g. "required_software[0].match.name"
-    reason: str
+    reason: str  # English
+    reason_zh: str = ""  # the same in Chinese, where the loader has it (YAML-level problems)
 
     def __str__(self) -> str:
+        return self.in_lang("en")
+
+    def reason_in(self, lang: str) -> str:
+        """The reason in `lang` ("zh" or "en") when there is one, else in English."""
+        return self.reason_zh if lang == "zh" and self.reason_zh else self.reason
+
+    def in_lang(self, lang: str) -> str:
+        """`file:line: key: reason`, the reason in `lang` when there is one."""
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.key or '<document>'}: {self.reason}"
+        return f"{where}: {self.key or '<document>'}: {self.reason_in(lang)}"
 
 
 class PolicyError(CustosError):

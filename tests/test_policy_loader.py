@@ -6,11 +6,12 @@ import base64
 import hashlib
 import ipaddress
 import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
-from agent.errors import PolicyError, PolicyProblem
+from agent.errors import PolicyError
 from agent.policy.loader import load_policy, load_policy_bytes, validate_policy_file
 from agent.policy.model import (
     InternetCheck,
@@ -371,9 +372,10 @@ def test_an_unreadable_file_is_reported_without_a_line_and_without_raising(
 
     problems = validate_policy_file(missing)
 
-    assert problems == [
-        PolicyProblem(str(missing), 0, "", "cannot read the file: No such file or directory")
+    assert [(p.file, p.line, p.key, p.reason) for p in problems] == [
+        (str(missing), 0, "", "cannot read the file: No such file or directory")
     ]
+    assert problems[0].in_lang("zh").startswith(f"{missing}: <document>: 无法读取文件：")
     assert (
         str(problems[0])
         == f"{missing}: <document>: cannot read the file: No such file or directory"
@@ -382,7 +384,7 @@ def test_an_unreadable_file_is_reported_without_a_line_and_without_raising(
 
 def test_a_character_yaml_forbids_is_reported_on_its_line() -> None:
     assert problems_of(MINIMAL_POLICY.replace("Minimal", "Mini\x07mal")) == [
-        "test.yaml:3: <document>: character U+0007 is not allowed in YAML"
+        "test.yaml:3: <document>: character U+0007 is not allowed in YAML; remove it"
     ]
 
 
@@ -424,24 +426,43 @@ def test_a_plain_value_that_only_looks_like_a_date_stays_text() -> None:
 # --- the broken corpus ------------------------------------------------------------------
 
 
-def expected_problems(path: Path) -> list[tuple[int, str, str]]:
-    """The `# expect: <line>: <key>: <reason substring>` lines at the top of a corpus file."""
-    expected = []
+@dataclass(frozen=True)
+class Expected:
+    line: int
+    key: str
+    reason: str  # a part of the English reason
+    reason_zh: str | None  # a part of the Chinese one, where the loader has one
+
+
+def expected_problems(path: Path) -> list[Expected]:
+    """The header of a corpus file: `# expect: <line>: <key>: <reason substring>` per problem,
+    each optionally followed by `# expect-zh: <substring of the Chinese reason>`."""
+    expected: list[Expected] = []
     for raw_line in path.read_bytes().splitlines():
         line = raw_line.decode("utf-8")
-        if not line.startswith("# expect: "):
+        if line.startswith("# expect-zh: "):
+            expected[-1] = replace(expected[-1], reason_zh=line.removeprefix("# expect-zh: "))
+        elif line.startswith("# expect: "):
+            number, key, reason = line.removeprefix("# expect: ").split(": ", 2)
+            expected.append(Expected(int(number), key, reason, None))
+        else:
             break
-        number, key, reason = line.removeprefix("# expect: ").split(": ", 2)
-        expected.append((int(number), key, reason))
     return expected
 
 
 BROKEN_FILES = sorted(BROKEN.glob("*.yaml"))
+YAML_MISTAKES = [path for path in BROKEN_FILES if path.stem.startswith("yaml-")]
 
 
 def test_the_broken_corpus_covers_at_least_twenty_cases() -> None:
     assert len(BROKEN_FILES) >= 20
     assert all(expected_problems(path) for path in BROKEN_FILES)
+
+
+def test_the_corpus_has_twenty_yaml_mistakes_each_explained_in_both_languages() -> None:
+    assert len(YAML_MISTAKES) >= 20
+    for path in YAML_MISTAKES:
+        assert all(expected.reason_zh for expected in expected_problems(path)), path.name
 
 
 @pytest.mark.parametrize("path", BROKEN_FILES, ids=lambda path: path.stem)
@@ -451,10 +472,14 @@ def test_each_broken_policy_gives_exactly_its_expected_problems(path: Path) -> N
     problems = validate_policy_file(path)
 
     assert [(p.line, p.key or "<document>") for p in problems] == [
-        (line, key) for line, key, _ in expected
+        (e.line, e.key) for e in expected
     ], "\n".join(map(str, problems))
-    for problem, (line, key, reason) in zip(problems, expected, strict=True):
-        assert reason in problem.reason, str(problem)
-        assert str(problem).startswith(f"{path}:{line}: {key}: ")
+    for problem, wanted in zip(problems, expected, strict=True):
+        assert wanted.reason in problem.reason, str(problem)
+        assert str(problem).startswith(f"{path}:{wanted.line}: {wanted.key}: ")
+        if wanted.reason_zh is not None:
+            in_chinese = problem.in_lang("zh")
+            assert in_chinese.startswith(f"{path}:{wanted.line}: {wanted.key}: ")
+            assert wanted.reason_zh in in_chinese, in_chinese
     with pytest.raises(PolicyError):
         load_policy(path)

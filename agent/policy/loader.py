@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from agent import i18n
 from agent.errors import PolicyError, PolicyProblem
 from agent.i18n import LocalText
 from agent.platforms.usb_classes import normalise_hex_id
@@ -51,7 +52,7 @@ from agent.policy.model import (
     SoftwareMatcher,
 )
 from agent.policy.schema import policy_schema, schema_findings
-from agent.policy.yaml_positions import Finding, YamlDocument, kind_of, read_yaml
+from agent.policy.yaml_positions import Finding, YamlDocument, local_kind_of, problem, read_yaml
 from agent.probes.keytext import decode_public_key
 
 __all__ = ["load_policy", "load_policy_bytes", "policy_schema", "validate_policy_file"]
@@ -79,8 +80,8 @@ def load_policy(path: Path) -> Policy:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        reason = f"cannot read the file: {exc.strerror or exc}"
-        raise PolicyError([PolicyProblem(str(path), 0, "", reason)]) from exc
+        reason = i18n.text("policy.unreadable", reason=exc.strerror or str(exc))
+        raise PolicyError([problem(str(path), 0, reason)]) from exc
     return load_policy_bytes(data, str(path))
 
 
@@ -88,13 +89,10 @@ def load_policy_bytes(data: bytes, source: str) -> Policy:
     """The policy in `data`; `source` names the file in messages and in `Policy.source`."""
     document = read_yaml(data, source)
     if document.data is None:
-        reason = "the file holds no policy: it is empty or only comments"
-        raise PolicyError([PolicyProblem(source, 1, "", reason)])
+        raise PolicyError([problem(source, 1, i18n.text("policy.empty"))])
     if not isinstance(document.data, dict):
-        reason = (
-            f"a policy is a mapping of keys (id, version, title, ...), not {kind_of(document.data)}"
-        )
-        raise PolicyError([PolicyProblem(source, document.line_of(()), "", reason)])
+        reason = i18n.text("policy.not_a_mapping", kind=local_kind_of(document.data))
+        raise PolicyError([problem(source, document.line_of(()), reason)])
     builder = _PolicyBuilder(document, [*document.findings, *schema_findings(document)])
     policy = builder.build(sha256=hashlib.sha256(data).hexdigest(), source=source)
     problems = sorted(

@@ -16,6 +16,8 @@ from typing import Any
 import yaml
 
 from agent.errors import PolicyError, PolicyProblem
+from agent.i18n import LocalText, text
+from agent.policy.yaml_mistakes import explain
 
 Path = tuple[str | int, ...]
 
@@ -38,9 +40,25 @@ class Finding:
     path: Path
     line: int
     reason: str
+    reason_zh: str = ""
+
+    @classmethod
+    def local(cls, path: Path, line: int, reason: LocalText) -> Finding:
+        return cls(path, line, reason.en, reason.zh)
 
     def to_problem(self, source: str) -> PolicyProblem:
-        return PolicyProblem(file=source, line=self.line, key=dotted(self.path), reason=self.reason)
+        return PolicyProblem(
+            file=source,
+            line=self.line,
+            key=dotted(self.path),
+            reason=self.reason,
+            reason_zh=self.reason_zh,
+        )
+
+
+def problem(source: str, line: int, reason: LocalText, key: str = "") -> PolicyProblem:
+    """A PolicyProblem whose reason the loader has in both languages."""
+    return PolicyProblem(source, line, key, reason.en, reason.zh)
 
 
 @dataclass(frozen=True)
@@ -72,43 +90,47 @@ def dotted(path: Path) -> str:
 
 def kind_of(value: Any) -> str:
     """How a loaded value reads to a person: "a list", "a number", "nothing (...)"."""
+    return local_kind_of(value).en
+
+
+def local_kind_of(value: Any) -> LocalText:
+    """`kind_of` in both languages."""
     if value is None:
-        return "nothing (the value is empty)"
+        return LocalText("空值", "nothing (the value is empty)")
     if isinstance(value, bool):
-        return "true/false"
+        return LocalText("真/假值", "true/false")
     if isinstance(value, (int, float)):
-        return "a number"
+        return LocalText("数字", "a number")
     if isinstance(value, (dt.date, dt.datetime)):
-        return "a date"
+        return LocalText("日期", "a date")
     if isinstance(value, str):
-        return "text"
+        return LocalText("文字", "text")
     if isinstance(value, list):
-        return "a list"
+        return LocalText("列表", "a list")
     if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
+        return LocalText("映射", "a mapping")
+    return LocalText(type(value).__name__, type(value).__name__)
 
 
 def read_yaml(data: bytes, source: str) -> YamlDocument:
     """Plain data with positions; PolicyError when the bytes are not one YAML document."""
-    text = _decode(data, source)
+    document_text = _decode(data, source)
     builder = _DataBuilder(source)
-    documents = yaml.compose_all(text, Loader=yaml.SafeLoader)
+    documents = yaml.compose_all(document_text, Loader=yaml.SafeLoader)
     try:
         root = next(documents, None)
         second = next(documents, None)
         if second is not None:
-            reason = "a policy file holds one YAML document; a second one starts here"
-            raise PolicyError([PolicyProblem(source, _line(second), "", reason)])
+            reason = text("yaml.second_document")
+            raise PolicyError([problem(source, _line(second), reason)])
         value = None if root is None else builder.build(root, ())
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 0
-        raise PolicyError([PolicyProblem(source, line, "", _syntax_reason(exc, line))]) from exc
+        explanation = explain(exc, document_text)
+        raise PolicyError([problem(source, explanation.line, explanation.reason)]) from exc
     except yaml.reader.ReaderError as exc:
-        line = text.count("\n", 0, exc.position) + 1
-        reason = f"character U+{exc.character:04X} is not allowed in YAML"
-        raise PolicyError([PolicyProblem(source, line, "", reason)]) from exc
+        line = document_text.count("\n", 0, exc.position) + 1
+        reason = text("yaml.bad_character", code=f"{exc.character:04X}")
+        raise PolicyError([problem(source, line, reason)]) from exc
     if root is not None:
         builder.lines[()] = _line(root)
     return YamlDocument(value, builder.lines, builder.raw_scalars, tuple(builder.findings))
@@ -119,17 +141,8 @@ def _decode(data: bytes, source: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        reason = f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8"
-        raise PolicyError([PolicyProblem(source, line, "", reason)]) from exc
-
-
-def _syntax_reason(exc: yaml.MarkedYAMLError, line: int) -> str:
-    problem = exc.problem or "unreadable YAML"
-    if not exc.context:
-        return f"YAML syntax error: {problem}"
-    context_line = exc.context_mark.line + 1 if exc.context_mark else line
-    where = f" (line {context_line})" if context_line != line else ""
-    return f"YAML syntax error: {exc.context}{where}: {problem}"
+        reason = text("yaml.not_utf8", byte=f"{data[exc.start]:02x}")
+        raise PolicyError([problem(source, line, reason)]) from exc
 
 
 class _DataBuilder:
@@ -147,13 +160,12 @@ class _DataBuilder:
     def build(self, node: yaml.Node, path: Path) -> Any:
         self._count += 1
         if self._count > MAX_NODES:
-            reason = f"the document expands to more than {MAX_NODES} values (through aliases)"
-            problem = PolicyProblem(self._source, _line(node), dotted(path), reason)
-            raise PolicyError([problem])
+            reason = text("yaml.too_big", limit=MAX_NODES)
+            raise PolicyError([problem(self._source, _line(node), reason, dotted(path))])
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, path)
         if id(node) in self._open:
-            self._find(path, _line(node), "an alias here refers back to a value that contains it")
+            self._find(path, _line(node), text("yaml.alias_cycle"))
             return None
         self._open.add(id(node))
         try:
@@ -165,7 +177,7 @@ class _DataBuilder:
 
     def _scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
         if node.tag not in _SCALAR_TAGS:
-            self._find(path, _line(node), f"unsupported YAML tag {node.tag}; write plain values")
+            self._find(path, _line(node), text("yaml.tag", tag=node.tag))
             return node.value
         try:
             value = self._constructor.construct_object(node)
@@ -178,7 +190,7 @@ class _DataBuilder:
 
     def _sequence(self, node: yaml.Node, path: Path) -> list[Any]:
         if node.tag != _SEQ_TAG:
-            self._find(path, _line(node), f"unsupported YAML tag {node.tag}; write a plain list")
+            self._find(path, _line(node), text("yaml.tag", tag=node.tag))
         items: list[Any] = []
         for index, item in enumerate(node.value):
             item_path = (*path, index)
@@ -188,28 +200,28 @@ class _DataBuilder:
 
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
         if node.tag != _MAP_TAG:
-            self._find(path, _line(node), f"unsupported YAML tag {node.tag}; write a plain mapping")
+            self._find(path, _line(node), text("yaml.tag", tag=node.tag))
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             line = _line(key_node)
             if key_node.tag == _MERGE_TAG:
-                self._find(path, line, "merge keys (<<) are not supported; write the keys out")
+                self._find(path, line, text("yaml.merge_key"))
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
-                self._find(path, line, "a key must be a plain name, not a list or a mapping")
+                self._find(path, line, text("yaml.complex_key"))
                 continue
             key = key_node.value
             key_path = (*path, key)
             if key in result:
                 first = self.lines[key_path]
-                self._find(key_path, line, f"duplicate key '{key}' (first at line {first})")
+                self._find(key_path, line, text("yaml.duplicate_key", name=key, first=first))
                 continue
             self.lines[key_path] = line
             result[key] = self.build(value_node, key_path)
         return result
 
-    def _find(self, path: Path, line: int, reason: str) -> None:
-        self.findings.append(Finding(path, line, reason))
+    def _find(self, path: Path, line: int, reason: LocalText) -> None:
+        self.findings.append(Finding.local(path, line, reason))
 
 
 def _line(node: yaml.Node) -> int:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from agent.errors import PolicyError, PolicyProblem
@@ -170,8 +171,12 @@ def annotate(text: str, problems: list[PolicyProblem]) -> Annotated:
     """The text as numbered lines, each with the problems the loader located on it."""
     lines = [NumberedLine(n, line) for n, line in enumerate(text.splitlines(), start=1)]
     general: list[str] = []
+    # The loader explains YAML slips in Chinese too (agent/policy/yaml_mistakes.py); the
+    # other problems it words in English only.
+    lang = "zh" if (translation.get_language() or "").startswith("zh") else "en"
     for problem in problems:
-        message = f"{problem.key}: {problem.reason}" if problem.key else problem.reason
+        reason = problem.reason_in(lang)
+        message = f"{problem.key}: {reason}" if problem.key else reason
         if 1 <= problem.line <= len(lines):
             lines[problem.line - 1].problems.append(message)
         else:

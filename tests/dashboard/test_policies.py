@@ -4,6 +4,7 @@ learn from the answer to their next report."""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,31 @@ def test_every_problem_is_shown_at_its_line_and_nothing_is_stored(world: Any) ->
     assert "invalid regular expression" in page
     clean_row = page.split('<tr id="L1"', 1)[1].split("</tr>", 1)[0]
     assert "ad-bad" not in clean_row
+    assert not Policy.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("language", "explained"),
+    [
+        ("zh-CN,zh;q=0.9", "这一行的缩进与上面的行不一致：请把“title”与第"),
+        ("en", "this line is indented differently from the lines above it: line up"),
+    ],
+    ids=["zh", "en"],
+)
+def test_a_yaml_slip_is_explained_at_its_line_in_the_pages_language(
+    world: Any, language: str, explained: str
+) -> None:
+    slipped = office_text().replace(
+        "    title:\n      zh: 终端注册", "   title:\n      zh: 终端注册", 1
+    )
+    line = next(n for n, text in enumerate(slipped.splitlines(), 1) if text == "   title:")
+    data = {"file": SimpleUploadedFile("office.yaml", slipped.encode(), "application/yaml")}
+
+    response = signed_in(world.admin).post("/policies/", data, HTTP_ACCEPT_LANGUAGE=language)
+
+    assert response.status_code == 400
+    row = response.content.decode().split(f'<tr id="L{line}"', 1)[1].split("</tr>", 1)[0]
+    assert "ad-problem" in row and explained in html.unescape(row)
     assert not Policy.objects.exists()
 
 
