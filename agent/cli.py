@@ -38,6 +38,14 @@ def _add_global_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens to stderr")
 
 
+def _add_lang_option(parser: argparse.ArgumentParser, what: str = "") -> None:
+    """`--lang zh|en`; without it, the config's `lang`, then the locale (agent.i18n)."""
+    about = f"language {what} " if what else "language "
+    parser.add_argument(
+        "--lang", choices=("zh", "en"), help=about + "(default: the config's, else the locale's)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="custos-agent",
@@ -49,16 +57,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     inventory = commands.add_parser("inventory", help="print the facts collected on this PC")
     inventory.add_argument("--format", choices=("json", "text"), default="json")
+    _add_lang_option(inventory, "of the text format")
 
     check = commands.add_parser("check", help="one self-inspection against a policy")
     check.add_argument("--policy", type=Path, metavar="FILE", help="policy YAML to check against")
     check.add_argument("--format", choices=("text", "json"), default="text")
-    check.add_argument("--lang", choices=("zh", "en"), help="language (default: from the locale)")
+    _add_lang_option(check)
 
     policy = commands.add_parser("policy", help="work with policy files")
     policy_commands = policy.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
     validate = policy_commands.add_parser("validate", help="check policy files; exit 2 if broken")
     validate.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    _add_lang_option(validate)
     policy_commands.add_parser("schema", help="print the policy JSON Schema")
 
     enroll = commands.add_parser("enroll", help="enroll this PC with a collection server")
@@ -68,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     enroll.add_argument("--pin-sha256", metavar="HEX", help="SHA-256 of the server certificate")
     enroll.add_argument("--proxy", metavar="URL", help="HTTP proxy to reach the server through")
     enroll.add_argument("--force", action="store_true", help="enroll again (new key, new host)")
+    _add_lang_option(enroll)
 
     commands.add_parser("run", help="the service: check and report on schedule and on events")
     send = commands.add_parser("send", help="check now and deliver every waiting report")
@@ -82,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="enrollment, waiting reports, policy")
     status.add_argument("--format", choices=("json", "text"), default="json")
+    _add_lang_option(status, "of the text format")
 
     # Listed for --help only: main() hands its arguments to agent.probes.responder as they are.
     commands.add_parser(

@@ -127,6 +127,68 @@ def test_the_language_follows_a_chinese_locale(local_policy: Path) -> None:
     assert "Endpoint compliance self-inspection" in english.stdout
 
 
+CHINESE = {"LANG": "zh_CN.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""}
+ENGLISH = {"LANG": "en_US.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""}
+TAB_SLIP = FIXTURES / "policies" / "broken" / "yaml-tab-indentation.yaml"
+
+
+def test_policy_validate_speaks_the_locales_language_and_lang_overrides_it() -> None:
+    shipped = POLICIES / "intranet-office.yaml"
+
+    chinese = run_agent("policy", "validate", str(shipped), str(TAB_SLIP), env=CHINESE)
+    english = run_agent(
+        "policy", "validate", str(shipped), str(TAB_SLIP), "--lang", "en", env=CHINESE
+    )
+
+    assert chinese.returncode == english.returncode == 2
+    assert chinese.stdout == f"{shipped}：有效\n"
+    assert chinese.stderr == (
+        f"{TAB_SLIP}:9: <document>: 这一行有制表符（Tab）：YAML 只能用空格缩进，请把制表符换成空格\n"
+    )
+    assert english.stdout == f"{shipped}: valid\n"
+    assert english.stderr == (
+        f"{TAB_SLIP}:9: <document>: a tab character: indent with spaces "
+        "(YAML does not allow tabs here)\n"
+    )
+
+
+def test_check_explains_a_broken_policy_in_the_users_language(agent_config: Path) -> None:
+    slip = ["--config", str(agent_config), "check", "--policy", str(TAB_SLIP)]
+
+    chinese = run_agent(*slip, env=CHINESE)
+    english = run_agent(*slip, env=ENGLISH)
+
+    assert chinese.returncode == english.returncode == 2
+    assert chinese.stdout == english.stdout == ""
+    assert chinese.stderr.startswith(f"{TAB_SLIP}:9: <document>: 这一行有制表符（Tab）")
+    assert english.stderr.startswith(f"{TAB_SLIP}:9: <document>: a tab character")
+
+
+def test_status_and_inventory_text_follow_the_locale(agent_config: Path) -> None:
+    config = ["--config", str(agent_config)]
+
+    status = run_agent(*config, "status", "--format", "text", env=CHINESE)
+    status_en = run_agent(*config, "status", "--format", "text", "--lang", "en", env=CHINESE)
+    inventory = run_agent("inventory", "--format", "text", env=CHINESE)
+
+    assert status.returncode == status_en.returncode == inventory.returncode == 0
+    assert status.stdout.splitlines()[0] == "已注册：       否"
+    assert "待发送报告：   0" in status.stdout
+    assert status_en.stdout.splitlines()[0] == "enrolled:      no"
+    assert inventory.stdout.startswith("计算机名")
+    assert "\n已安装软件（" in inventory.stdout and "\n网络接口\n" in inventory.stdout
+    assert "Software (" not in inventory.stdout
+
+
+def test_a_language_in_the_config_wins_over_the_locale(tmp_path: Path) -> None:
+    config = tmp_path / "agent.yaml"
+    config.write_text("lang: zh\n", encoding="utf-8")
+
+    completed = run_agent("--config", str(config), "policy", "validate", str(TAB_SLIP), env=ENGLISH)
+
+    assert "这一行有制表符（Tab）" in completed.stderr
+
+
 def test_missing_asset_fields_fail_without_a_config(local_policy: Path, tmp_path: Path) -> None:
     status, document = run_agent_json(
         "--state-dir",
@@ -205,7 +267,7 @@ def test_inventory_json_has_the_contract_keys() -> None:
 
 
 def test_inventory_text_is_readable() -> None:
-    completed = run_agent("inventory", "--format", "text")
+    completed = run_agent("inventory", "--format", "text", "--lang", "en")
     assert completed.returncode == 0
     assert "Software (" in completed.stdout and "Interfaces" in completed.stdout
 

@@ -7,9 +7,10 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+from agent.commands.policy import EXIT_POLICY_ERROR, print_problems
 from agent.config import AgentConfig, load_config
-from agent.errors import ConfigError
-from agent.i18n import Lang, detect_lang
+from agent.errors import ConfigError, PolicyError
+from agent.i18n import choose_lang
 
 DEFAULT_POLICY = "intranet-office.yaml"
 SERVER_POLICY = "policy.yaml"  # where the service keeps the policy the server assigned
@@ -44,8 +45,12 @@ def run_check_command(args: argparse.Namespace) -> int:
     from agent.policy.loader import load_policy
 
     config = load_config(args.config, args.state_dir)
-    policy = load_policy(choose_policy(args.policy, config))
-    lang: Lang = args.lang or config.lang or detect_lang()
+    lang = choose_lang(args.lang, config.lang)
+    try:
+        policy = load_policy(choose_policy(args.policy, config))
+    except PolicyError as exc:
+        print_problems(exc.problems, lang)
+        return EXIT_POLICY_ERROR
     result = run_check(policy, current_platform(), config.asset)
     if args.format == "json":
         from agent.output.json_report import check_document

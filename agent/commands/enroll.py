@@ -18,18 +18,21 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from agent import i18n
 from agent.collectors import host as host_collector
 from agent.collectors.base import CollectContext
 from agent.config import load_config
 from agent.errors import ConfigError
 from agent.facts import HostFacts
+from agent.i18n import Lang
+from agent.plain_http import plain_http_url
 from agent.platforms import current_platform
 from agent.probes.keytext import decode_public_key, encode_public_key
 from agent.protocol.auth import enrollment_proof
 from agent.protocol.canonical import canonical_json
 from agent.protocol.envelope import HOST_ID, format_time
 from agent.state import Delivery, Enrollment, StateDir
-from agent.transport import Transport, TransportError, TransportOptions, normalise_pin
+from agent.transport import Answer, Transport, TransportError, TransportOptions, normalise_pin
 
 ENROLL_PATH = "/api/v1/enroll"
 EXIT_OK, EXIT_UNREACHABLE, EXIT_REFUSED = 0, 1, 2
@@ -58,19 +61,30 @@ def enrollment_host(facts: HostFacts) -> dict[str, Any]:
     }
 
 
-def _server_url(text: str) -> str:
+def _server_url(text: str, lang: Lang) -> str:
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"--server: expected an http(s):// URL, got {text!r}")
     if parts.query or parts.fragment:
         raise ConfigError("--server: the URL must not have a query or fragment")
     if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "::1", "localhost"):
-        print(
-            "custos-agent: warning: plain http: reports stay signed, but the enrollment "
-            "token and reports travel unencrypted",
-            file=sys.stderr,
-        )
+        _say("enroll.plain_http_warning", lang)
     return text.rstrip("/")
+
+
+def _say(key: str, lang: Lang, **values: object) -> None:
+    """One of enroll's messages (agent/i18n.py) on stderr, in the command's language."""
+    print(f"custos-agent: {i18n.text(key, **values).get(lang)}", file=sys.stderr)
+
+
+def _not_custos(answer: Answer) -> bool:
+    """Whether the answer is from something other than a Custos server: a wrong path or
+    port (404, 405), or a web page where the enrollment's JSON should be."""
+    if answer.refusal() is not None:
+        return False
+    if answer.status in (404, 405):
+        return True
+    return answer.status in (200, 201) and answer.json_object() is None
 
 
 def _options(args: argparse.Namespace) -> TransportOptions:
@@ -88,17 +102,19 @@ def _options(args: argparse.Namespace) -> TransportOptions:
 
 def run_enroll(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.state_dir)
+    lang = i18n.choose_lang(args.lang, config.lang)
     state = StateDir(config.state_dir)
     current = state.load_enrollment() if state.is_enrolled() else None
     if current is not None and not args.force:
-        print(
-            f"custos-agent: already enrolled as {current.host_id} with {current.server}; "
-            "use --force to enroll again",
-            file=sys.stderr,
-        )
+        _say("enroll.already", lang, host_id=current.host_id, server=current.server)
         return EXIT_REFUSED
-    server = _server_url(args.server)
+    server = _server_url(args.server, lang)
     options = _options(args)
+    plain = plain_http_url(server, options.proxy)
+    if plain is not None:  # before the token is sent, and without a 10 s handshake timeout
+        address = urlsplit(server).netloc
+        _say("enroll.plain_http_server", lang, address=address, http_url=plain)
+        return EXIT_UNREACHABLE
     now = dt.datetime.now(dt.timezone.utc)
     facts = host_collector.collect(CollectContext(current_platform(), config.asset, now))
     key = Ed25519PrivateKey.generate()
@@ -121,14 +137,17 @@ def run_enroll(args: argparse.Namespace) -> int:
             headers={"Content-Type": "application/json"},
         )
     except TransportError as exc:
-        print(f"custos-agent: enrollment failed, server not reached: {exc}", file=sys.stderr)
+        _say("enroll.not_reached", lang, reason=exc)
         return EXIT_UNREACHABLE
     finally:
         transport.close()
+    if _not_custos(answer):
+        _say("enroll.not_custos", lang, url=transport.url(ENROLL_PATH), status=answer.status)
+        return EXIT_REFUSED
     if answer.status not in (200, 201):
         refusal = answer.refusal()
         reason = f"{refusal[0]}: {refusal[1]}" if refusal else f"HTTP {answer.status}"
-        print(f"custos-agent: enrollment refused: {reason}", file=sys.stderr)
+        _say("enroll.refused", lang, reason=reason)
         return EXIT_REFUSED
     document = answer.json_object() or {}
     host_id, server_key = document.get("host_id"), document.get("server_public_key")
@@ -139,7 +158,7 @@ def run_enroll(args: argparse.Namespace) -> int:
             raise ValueError("no server_public_key")
         decode_public_key(server_key)
     except ValueError as exc:
-        print(f"custos-agent: enrollment answer unusable: {exc}", file=sys.stderr)
+        _say("enroll.unusable", lang, reason=exc)
         return EXIT_REFUSED
     interval = document.get("report_interval_seconds")
     enrollment = Enrollment(
@@ -160,5 +179,6 @@ def run_enroll(args: argparse.Namespace) -> int:
         state.save_enrollment(enrollment)
         # A new host: its first report is full. The seq counter goes on (never reused).
         state.save_delivery(Delivery(last_ack_seq=previous.last_ack_seq))
-    print(host_id)
+    print(host_id)  # alone on stdout, for scripts; the rest is for the person enrolling
+    _say("enroll.done", lang, host_id=host_id, server=server, unit=enrollment.unit or "-")
     return EXIT_OK

@@ -10,6 +10,7 @@ from agent.collectors import collect_inventory
 from agent.collectors.base import CollectContext
 from agent.config import load_config
 from agent.facts import to_jsonable
+from agent.i18n import choose_lang
 from agent.output.json_stream import write_json
 from agent.platforms import current_platform
 
@@ -24,5 +25,5 @@ def run_inventory(args: argparse.Namespace) -> int:
     else:
         from agent.output.inventory_text import render_inventory
 
-        sys.stdout.write(render_inventory(inventory))
+        sys.stdout.write(render_inventory(inventory, choose_lang(args.lang, config.lang)))
     return 0

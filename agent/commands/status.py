@@ -12,6 +12,8 @@ import sys
 from typing import Any
 
 from agent.config import load_config
+from agent.i18n import Lang, choose_lang, text, word
+from agent.output.columns import labelled
 from agent.output.json_stream import write_json
 from agent.spool import Spool
 from agent.state import StateDir
@@ -35,19 +37,29 @@ def status_document(state: StateDir) -> dict[str, Any]:
     }
 
 
-def render_status(document: dict[str, Any]) -> str:
+def render_status(document: dict[str, Any], lang: Lang) -> str:
     policy = document["policy"]
     policy_text = f"{policy['id']} {policy['version']}" if policy else "-"
-    lines = [
-        f"enrolled:      {'yes' if document['enrolled'] else 'no'}",
-        f"host id:       {document['host_id'] or '-'}",
-        f"server:        {document['server'] or '-'}",
-        f"policy:        {policy_text}",
-        f"waiting:       {document['spool']}",
-        f"last ack:      seq {document['last_ack_seq']} at {document['last_ack_at'] or '-'}",
-        f"quarantined:   {document['quarantined']}",
-        f"rejected:      {document['rejected']}",
+    last_ack = text(
+        "agent_status.last_ack_value",
+        seq=document["last_ack_seq"],
+        at=document["last_ack_at"] or "-",
+    ).get(lang)
+    rows = [
+        (
+            "agent_status.enrolled",
+            word("answer.yes" if document["enrolled"] else "answer.no", lang),
+        ),
+        ("agent_status.host_id", document["host_id"] or "-"),
+        ("agent_status.server", document["server"] or "-"),
+        ("agent_status.policy", policy_text),
+        ("agent_status.waiting", str(document["spool"])),
+        ("agent_status.last_ack", last_ack),
+        ("agent_status.quarantined", str(document["quarantined"])),
+        ("agent_status.rejected", str(document["rejected"])),
     ]
+    colon = "：" if lang == "zh" else ":"
+    lines = labelled([(word(key, lang) + colon, value) for key, value in rows], min_width=15)
     return "\n".join(lines) + "\n"
 
 
@@ -57,5 +69,5 @@ def run_status(args: argparse.Namespace) -> int:
     if args.format == "json":
         write_json(document)
     else:
-        sys.stdout.write(render_status(document))
+        sys.stdout.write(render_status(document, choose_lang(args.lang, config.lang)))
     return 0

@@ -6,22 +6,12 @@ every item with its result, then what to fix and what could not be checked, then
 
 from __future__ import annotations
 
-import unicodedata
-
 from agent.evaluation import CheckResult, Finding, Status
 from agent.facts import HostFacts
 from agent.i18n import Lang, text, word
+from agent.output.columns import display_width, pad
 
 _MARK = {Status.PASS: "✔", Status.FAIL: "✘", Status.ERROR: "?", Status.NOT_APPLICABLE: "-"}
-
-
-def display_width(text: str) -> int:
-    """Terminal columns: CJK characters take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def pad(text: str, width: int) -> str:
-    return text + " " * max(0, width - display_width(text))
 
 
 def _identity_rows(host: HostFacts | None, lang: Lang) -> list[tuple[str, str]]:

@@ -12,6 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from agent.plain_http import plain_http_url
 from tests.agent_service.fakeserver import FakeServer, running_server
 from tests.agent_service.helpers import AgentSetup, call_cli
 from tests.agent_service.tlsutil import make_tls_files
@@ -130,6 +131,19 @@ def test_enroll_with_a_wrong_pin_writes_nothing(setup: AgentSetup, tmp_path: Pat
         assert status == 1 and "does not match the pinned" in err
         assert server.state.hosts == {}  # the token never left the machine
     assert not setup.state_dir.exists()
+
+
+def test_the_plain_http_probe_tells_a_tls_server_from_a_plain_one(tmp_path: Path) -> None:
+    tls = make_tls_files(tmp_path / "tls")
+    with running_server((tls.server_cert, tls.server_key)) as secure:
+        assert secure.url.startswith("https://")
+        assert plain_http_url(secure.url) is None
+    with running_server() as plain:
+        https_url = plain.url.replace("http://", "https://")
+        assert plain_http_url(https_url) == plain.url
+        assert plain_http_url(plain.url) is None  # asked for plain HTTP: nothing to say
+        assert plain_http_url(https_url, proxy="http://127.0.0.1:3128") is None
+    assert plain_http_url(https_url) is None  # nobody listens any more
 
 
 # --- send --------------------------------------------------------------------------------------
