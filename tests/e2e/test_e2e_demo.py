@@ -192,30 +192,36 @@ def port_is_closed(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
+def start_serving_demo(data: Path, port: int, output: Path) -> subprocess.Popen[bytes]:
+    """`custos-server demo` in the background, once it says it is serving."""
+    with output.open("wb") as sink:
+        demo = subprocess.Popen(
+            server_argv("demo", "--data-dir", str(data), "--port", str(port)),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=server_env(data),
+            cwd=ROOT,
+        )
+    wait_for(
+        "the demo to serve",
+        lambda: "serving; Ctrl-C stops" in read_log(output) or demo.poll() is not None,
+        timeout=180,
+        every=0.2,
+    )
+    assert demo.poll() is None, read_log(output)
+    return demo
+
+
 @pytest.mark.parametrize(
-    "stop", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=lambda s: s.name
+    "stop", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=lambda stop: stop.name
 )
 def test_a_stop_signal_to_the_demo_stops_its_server_too(
     serving_data: Path, tmp_path: Path, stop: signal.Signals
 ) -> None:
     port = free_port()
     output = tmp_path / "demo.out"
-    with output.open("wb") as sink:
-        demo = subprocess.Popen(
-            server_argv("demo", "--data-dir", str(serving_data), "--port", str(port)),
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            env=server_env(serving_data),
-            cwd=ROOT,
-        )
+    demo = start_serving_demo(serving_data, port, output)
     try:
-        wait_for(
-            "the demo to serve",
-            lambda: "serving; Ctrl-C stops" in read_log(output) or demo.poll() is not None,
-            timeout=180,
-            every=0.2,
-        )
-        assert demo.poll() is None, read_log(output)
         children = psutil.Process(demo.pid).children(recursive=True)
         assert children and not port_is_closed(port)
 
@@ -224,6 +230,28 @@ def test_a_stop_signal_to_the_demo_stops_its_server_too(
         assert demo.wait(timeout=60) == 0, read_log(output)
         assert port_is_closed(port)
         assert not [child for child in children if child.is_running()]
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+
+
+def test_a_server_that_stops_while_serving_ends_the_demo_with_its_last_lines(
+    serving_data: Path, tmp_path: Path
+) -> None:
+    port = free_port()
+    output = tmp_path / "demo.out"
+    demo = start_serving_demo(serving_data, port, output)
+    try:
+        (server,) = psutil.Process(demo.pid).children()
+
+        server.terminate()  # as an administrator or the OOM killer might, behind its back
+
+        assert demo.wait(timeout=60) == 1, read_log(output)
+        said = read_log(output)
+        assert "custos-server demo: the server stopped (status 0)" in said
+        assert f"the server's last lines ({serving_data / 'server.log'}):" in said
+        assert "Shutting down: Master" in said  # gunicorn's own last words, shown
     finally:
         if demo.poll() is None:
             demo.kill()
