@@ -10,6 +10,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agent.errors import PolicyError
 from agent.policy.loader import load_policy, load_policy_bytes, validate_policy_file
@@ -24,7 +26,7 @@ from agent.policy.model import (
     Schedule,
     Severity,
 )
-from agent.policy.yaml_positions import MAX_NODES
+from agent.policy.yaml_positions import MAX_NODES, read_yaml
 
 BROKEN = Path(__file__).parent / "fixtures" / "policies" / "broken"
 RESPONDER_KEY = bytes(range(32))
@@ -483,3 +485,56 @@ def test_each_broken_policy_gives_exactly_its_expected_problems(path: Path) -> N
             assert wanted.reason_zh in in_chinese, in_chinese
     with pytest.raises(PolicyError):
         load_policy(path)
+
+
+def test_a_value_that_begins_with_an_ampersand_is_told_to_be_quoted() -> None:
+    text = MINIMAL_POLICY.replace("title: {zh: 最小, en: Minimal}", "title: & Minimal")
+
+    assert problems_of(text) == [
+        "test.yaml:3: <document>: a value cannot begin with '&': put the whole value in quotes"
+    ]
+
+
+# --- YAML slips nobody listed: explained, never a crash -------------------------------------
+
+OFFICE_TEXT = (Path(__file__).parent.parent / "policies" / "intranet-office.yaml").read_text(
+    encoding="utf-8"
+)
+SLIP_CHARACTERS = " \t\n:'\"[]{}-#*&%|>@`,"
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    edits=st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=len(OFFICE_TEXT)),
+            st.sampled_from(["insert", "delete", "replace"]),
+            st.sampled_from(SLIP_CHARACTERS),
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_a_yaml_slip_anywhere_is_explained_in_both_languages_at_a_line_of_the_file(
+    edits: list[tuple[int, str, str]],
+) -> None:
+    text = OFFICE_TEXT
+    for position, kind, character in edits:
+        at = min(position, len(text))
+        if kind == "insert":
+            text = text[:at] + character + text[at:]
+        elif kind == "delete":
+            text = text[:at] + text[at + 1 :]
+        else:
+            text = text[:at] + character + text[at + 1 :]
+
+    line_count = text.count("\n") + 1
+    try:
+        document = read_yaml(text.encode("utf-8"), "slip.yaml")
+    except PolicyError as exc:
+        problems = list(exc.problems)
+    else:
+        problems = [finding.to_problem("slip.yaml") for finding in document.findings]
+    for problem in problems:
+        assert 1 <= problem.line <= line_count, problem
+        assert problem.reason and problem.reason_zh, problem

@@ -144,6 +144,8 @@ class _Diagnosis:
         return Explanation(self.line, text("yaml.alias", suggestion=suggestion))
 
     def _reserved_first_character(self) -> Explanation | None:
+        if "scanning an anchor" in self.context:  # `name: & x`: '&' names an anchor
+            return Explanation(self.line, text("yaml.reserved_start", char="&"))
         match = re.match(r"found character '(.)' that cannot start any token", self.problem)
         if match is None:
             return None
