@@ -88,6 +88,9 @@ class Software:
     install_date: str = ""  # as the OS records it, ISO date when it can be parsed
     source: str = ""  # "dpkg", "rpm", "registry:HKLM64", "registry:HKLM32", "registry:HKCU", "app"
     architecture: str = ""
+    # Whose it is when installed for one user only (Windows per-user installs: the account
+    # name, or the SID when the name is unknown); "" for machine-wide installs.
+    owner: str = ""
 
 
 # --- processes and services -------------------------------------------------------------
@@ -129,6 +132,7 @@ class UsbDevice:
     usb_class: UsbClass
     interface_classes: tuple[str, ...] = ()  # "08/06/50" style class/subclass/protocol
     driver: str = ""
+    raw_serial: str = ""  # the serial as the OS wrote it, when normalising changed it
 
     @property
     def has_serial(self) -> bool:
@@ -152,6 +156,7 @@ class StorageDevice:
     labels: tuple[str, ...] = ()
     filesystems: tuple[str, ...] = ()
     bus_path: str = ""
+    raw_serial: str = ""  # the serial as the OS wrote it, when normalising changed it
 
 
 @dataclass(frozen=True)
@@ -168,6 +173,7 @@ class MediaEvent:
     source: str  # "journal", "kern.log", "registry:USBSTOR", ...
     last_seen: dt.datetime | None = None
     bus_path: str = ""
+    raw_serial: str = ""  # the serial as the OS wrote it, when normalising changed it
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import json
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any
 
 import psutil
@@ -88,9 +88,22 @@ def registry() -> RegExportRegistry:
     return RegExportRegistry.from_files(sorted(FIXTURES.glob("*.reg")))
 
 
+def unloaded_profile_hive(sid: str, hive: PureWindowsPath) -> RegExportRegistry:
+    """What a hive parser reads from the NTUSER.DAT of a user who is not logged on."""
+    recorded = FIXTURES / "unloaded_profiles" / f"ntuser_{sid}.reg"
+    if not recorded.is_file():
+        raise CollectorError(f"{hive}: No such file or directory")
+    return RegExportRegistry.from_files([recorded])
+
+
 @pytest.fixture
 def adapter(registry: RegExportRegistry) -> WindowsAdapter:
-    return WindowsAdapter(registry=registry, run=ReplayRunner(), service_records=recorded_services)
+    return WindowsAdapter(
+        registry=registry,
+        run=ReplayRunner(),
+        service_records=recorded_services,
+        user_hives=unloaded_profile_hive,
+    )
 
 
 def export(*sections: str) -> str:
@@ -304,12 +317,11 @@ def test_winreg_registry_without_winreg_is_a_clear_error_off_windows() -> None:
 # --- installed software --------------------------------------------------------------------
 
 
-def test_it_lists_programs_from_both_hklm_views_and_the_users_hives(
-    adapter: WindowsAdapter,
-) -> None:
+def test_it_lists_programs_from_both_hklm_views(adapter: WindowsAdapter) -> None:
     found = [
         (p.name, p.version, p.publisher, p.install_date, p.source)
         for p in adapter.installed_software()
+        if p.source != "registry:HKCU"
     ]
     assert found == [
         ("7-Zip 23.01 (x64)", "23.01", "Igor Pavlov", "", "registry:HKLM64"),
@@ -365,17 +377,28 @@ def test_it_lists_programs_from_both_hklm_views_and_the_users_hives(
             "",
             "registry:HKLM32",
         ),
-        ("飞书", "7.19.5", "Beijing Feishu Technology Co., Ltd.", "2024-06-18", "registry:HKCU"),
-        (
-            "WPS Office (12.1.0.16929)",
-            "12.1.0.16929",
-            "Kingsoft Corp.",
-            "2024-05-20",
-            "registry:HKCU",
-        ),
-        ("同花顺", "9.20.60", "浙江核新同花顺网络信息股份有限公司", "", "registry:HKCU"),
-        ("Clash for Windows 0.20.39", "0.20.39", "Fndroid", "2024-07-02", "registry:HKCU"),
     ]
+
+
+def test_it_lists_every_users_programs_with_their_owner(adapter: WindowsAdapter) -> None:
+    """Logged-on users (li, wang) from HKU, the Entra ID user zhangsan from the NTUSER.DAT of
+    a profile that is not loaded; zhao's profile has no hive file left and is skipped."""
+    found = [
+        (p.name, p.version, p.install_date, p.owner)
+        for p in adapter.installed_software()
+        if p.source == "registry:HKCU"
+    ]
+    assert found == [
+        ("飞书", "7.19.5", "2024-06-18", "li"),
+        ("WPS Office (12.1.0.16929)", "12.1.0.16929", "2024-05-20", "li"),
+        ("同花顺", "9.20.60", "", "li"),
+        ("Clash for Windows 0.20.39", "0.20.39", "2024-07-02", "wang"),
+        ("WPS Office (12.1.0.16929)", "12.1.0.16929", "2024-05-20", "wang"),
+        ("WPS Office (12.1.0.16929)", "12.1.0.16929", "2024-05-20", "zhangsan"),
+        ("Zoom Workplace", "6.1.1 (41705)", "", "zhangsan"),
+    ]
+    machine_wide = [p for p in adapter.installed_software() if p.source != "registry:HKCU"]
+    assert {p.owner for p in machine_wide} == {""}
 
 
 def test_it_skips_what_programs_and_features_hides(adapter: WindowsAdapter) -> None:
@@ -414,13 +437,17 @@ def test_each_skip_rule_on_its_own(values: str, listed: bool) -> None:
     assert bool(WindowsAdapter(registry, ReplayRunner()).installed_software()) is listed
 
 
-def test_a_program_installed_for_a_user_is_listed_once_when_seen_through_hkcu_and_hku() -> None:
+def test_a_loaded_users_programs_are_read_once_and_system_hives_not_at_all() -> None:
     entry = '"DisplayName"="Feishu"\r\n"DisplayVersion"="7.19.5"'
     uninstall = "Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\Feishu"
     sid = "S-1-5-21-1-2-3-1001"
+    profiles = "HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\ProfileList"
     registry = RegExportRegistry(
         [
-            export(f"[HKEY_CURRENT_USER\\{uninstall}]", entry),
+            export(f"[{profiles}\\{sid}]", '"ProfileImagePath"="C:\\\\Users\\\\li"'),
+            export(f"[{profiles}\\S-1-5-18]", '"ProfileImagePath"="C:\\\\Windows"'),
+            # LocalSystem's own HKCU is the system profile, not a user's
+            export(f"[HKEY_CURRENT_USER\\{uninstall}]", '"DisplayName"="SystemProfile"'),
             export(f"[HKEY_USERS\\{sid}\\{uninstall}]", entry),
             # file associations and system accounts are not users' installs
             export(f"[HKEY_USERS\\{sid}_Classes\\{uninstall}]", '"DisplayName"="Classes"'),
@@ -428,7 +455,7 @@ def test_a_program_installed_for_a_user_is_listed_once_when_seen_through_hkcu_an
         ]
     )
     found = WindowsAdapter(registry, ReplayRunner()).installed_software()
-    assert [(p.name, p.source) for p in found] == [("Feishu", "registry:HKCU")]
+    assert [(p.name, p.source, p.owner) for p in found] == [("Feishu", "registry:HKCU", "li")]
 
 
 # --- host identity -------------------------------------------------------------------------
@@ -789,8 +816,9 @@ def test_usb_devices_carry_serials_names_and_interfaces(adapter: WindowsAdapter)
     devices = usb_by_id(adapter)
     assert len(devices) == 11
     phone = devices["2717:ff48"]
+    assert (phone.serial, phone.raw_serial) == ("D3F8A21C", "d3f8a21c")
     assert (phone.serial, phone.product, phone.manufacturer, phone.driver) == (
-        "d3f8a21c",
+        "D3F8A21C",
         "Redmi Note 12",
         "Xiaomi",
         "usbccgp",
@@ -899,16 +927,18 @@ def test_history_includes_phones_and_uas_disks_from_enum_usb(adapter: WindowsAda
     assert (redmi.vendor_id, redmi.product_id, redmi.serial, redmi.usb_class) == (
         "2717",
         "ff48",
-        "d3f8a21c",
+        "D3F8A21C",
         UsbClass.PHONE_OR_CAMERA,
     )
     assert (redmi.manufacturer, redmi.source) == ("", "registry:USB")
-    assert redmi.last_seen == dt.datetime(2024, 7, 1, 8, 0, 44, tzinfo=UTC)
+    # last seen is its last removal (0067), after its last arrival (0066) at 08:00:44
+    assert redmi.last_seen == dt.datetime(2024, 7, 1, 9, 47, 3, tzinfo=UTC)
     iphone = events["Apple iPhone"]
     assert (iphone.serial, iphone.manufacturer) == ("00008110000A1B2C3D4E801E", "Apple Inc.")
     assert iphone.time == dt.datetime(2024, 2, 10, 2, 30, tzinfo=UTC)
-    uas = events["USB Attached SCSI (UAS) Mass Storage Device"]
+    uas = events["Samsung Portable SSD T5 SCSI Disk Device"]
     assert (uas.serial, uas.usb_class) == ("S4AJNF0N700123A", UsbClass.MASS_STORAGE)
+    assert (uas.vendor_id, uas.product_id, uas.manufacturer) == ("04e8", "61f5", "Samsung")
 
 
 def test_history_leaves_out_devices_that_are_not_media(adapter: WindowsAdapter) -> None:
@@ -932,7 +962,7 @@ def test_history_since_filters_by_last_arrival(adapter: WindowsAdapter) -> None:
         "SanDisk Cruzer Blade USB Device",
         "Generic Flash Disk USB Device",
         "aigo Miniking USB Device",
-        "USB Attached SCSI (UAS) Mass Storage Device",
+        "Samsung Portable SSD T5 SCSI Disk Device",
         "Apple iPhone",
     }
 
@@ -950,6 +980,9 @@ class PropertiesDenied:
         if "\\Properties\\" in path:
             raise RegistryAccessDeniedError(f"{path}: access denied")
         return self.inner.values(path, bitness)
+
+    def last_written(self, path: str, bitness: Bitness = Bitness.BIT64) -> dt.datetime | None:
+        return self.inner.last_written(path, bitness)
 
 
 def test_history_without_readable_times_still_lists_every_device(
@@ -1050,7 +1083,12 @@ def test_the_inventory_collectors_run_on_recorded_windows_data(
     """The adapter through the real collectors: what `custos-agent inventory` would print on
     this Windows machine (psutil's own parts still describe the machine running the test)."""
     context = CollectContext(
-        platform=WindowsAdapter(registry, ReplayRunner(), service_records=recorded_services),
+        platform=WindowsAdapter(
+            registry,
+            ReplayRunner(),
+            service_records=recorded_services,
+            user_hives=unloaded_profile_hive,
+        ),
         asset=AssetFields(),
         now=dt.datetime(2024, 7, 8, 2, 0, tzinfo=UTC),
         history_since=dt.datetime(2024, 7, 2, tzinfo=UTC),
@@ -1060,7 +1098,7 @@ def test_the_inventory_collectors_run_on_recorded_windows_data(
     assert inventory.host is not None
     assert (inventory.host.platform, inventory.host.os_name) == ("windows", "Windows 11 Pro 23H2")
     assert inventory.software is not None
-    assert len(inventory.software) == 15
+    assert len(inventory.software) == 18
     assert inventory.services is not None
     assert len(inventory.services) == 17
     assert [s.name for s in inventory.services if s.state == "other"] == ["BITS"]

@@ -3,6 +3,8 @@
 A registered device (专用U盘) matches on vendor id + product id + serial, like USBGuard's
 `id VID:PID serial "..."` rules. A device without a serial can never be registered: cheap
 sticks share made-up serials, so such a device is reported as unregistered and says why.
+Serials compare in `agent.usb_serial.normalise_serial` form, so a register entry typed in
+lower case, or copied from Windows with its `MSFT30` prefix, matches the stick on every OS.
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ from agent.policy.model import (
     MediaSection,
     RegisteredDevice,
 )
+from agent.usb_serial import normalise_serial
 
 CATEGORY = Category.MEDIA
 
 
 def _key(vendor_id: str, product_id: str, serial: str) -> tuple[str, str, str]:
-    return (vendor_id.lower(), product_id.lower(), serial.strip().upper())
+    return (vendor_id.lower(), product_id.lower(), normalise_serial(serial))
 
 
 def is_registered(

@@ -2,7 +2,8 @@
 
 The data sources are constructor arguments so that tests replay recorded `reg export` files,
 PowerShell JSON and psutil service records (see tests/fixtures/windows); by default the live
-registry (`WinregRegistry`), `run_command` and `psutil.win_service_iter` are used.
+registry (`WinregRegistry`), `run_command`, `psutil.win_service_iter` and, for users who are
+not logged on, their `NTUSER.DAT` read with regipy (`hivefile.open_user_hive`) are used.
 """
 
 from __future__ import annotations
@@ -13,7 +14,16 @@ from typing import Any
 
 from agent.facts import Route, Service, Software, StorageDevice, UsbDevice
 from agent.platforms.base import CommandRunner, InterfaceInfo, MediaHistory, OsRelease, run_command
-from agent.platforms.windows import history, host, network, services, software, storage, usb
+from agent.platforms.windows import (
+    history,
+    hivefile,
+    host,
+    network,
+    services,
+    software,
+    storage,
+    usb,
+)
 from agent.platforms.windows.registry import RegistryView, WinregRegistry
 
 
@@ -26,11 +36,16 @@ class WindowsAdapter:
         run: CommandRunner | None = None,
         *,
         service_records: Callable[[], Iterable[Mapping[str, Any]]] | None = None,
+        user_hives: software.UserHiveOpener | None = None,
     ):
         self.registry: RegistryView = registry if registry is not None else WinregRegistry()
         self.run: CommandRunner = run if run is not None else run_command
         self.service_records: Callable[[], Iterable[Mapping[str, Any]]] = (
             service_records if service_records is not None else services.live_service_records
+        )
+        # Hive files of users who are not logged on; by default read with regipy.
+        self.user_hives: software.UserHiveOpener = (
+            user_hives if user_hives is not None else hivefile.open_user_hive
         )
 
     def os_release(self) -> OsRelease:
@@ -46,7 +61,7 @@ class WindowsAdapter:
         return host.disk_serials(self.run)
 
     def installed_software(self) -> tuple[Software, ...]:
-        return software.installed_software(self.registry)
+        return software.installed_software(self.registry, self.user_hives)
 
     def services(self) -> tuple[Service, ...]:
         return services.services_from_records(self.service_records())

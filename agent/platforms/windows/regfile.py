@@ -24,7 +24,9 @@ A 64-bit export of `HKLM\\SOFTWARE` holds the 32-bit view under `SOFTWARE\\WOW64
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import datetime as dt
+import logging
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from agent.errors import CollectorError
@@ -40,6 +42,8 @@ from agent.platforms.windows.registry import (
     RegValue,
     split_root,
 )
+
+log = logging.getLogger(__name__)
 
 HEADER = "Windows Registry Editor Version 5.00"
 _BOM_UTF16LE = b"\xff\xfe"
@@ -78,8 +82,17 @@ def parse_reg_export(text: str, origin: str = "<reg export>") -> list[ParsedKey]
         name, data = _split_value_line(line, where)
         if data == "-":  # a deletion (import files only): nothing to record
             continue
-        keys[-1][1][name] = _parse_data(data, where)
+        try:
+            keys[-1][1][name] = _parse_data(data, where)
+        except _DamagedValueError as exc:
+            # Real exports hold the odd broken string (a driver that wrote one byte too
+            # many); losing one value beats losing every key of the file.
+            log.warning("%s; value %r skipped", exc, name)
     return keys
+
+
+class _DamagedValueError(CollectorError):
+    """A value whose bytes cannot be what its type says; the rest of the file is fine."""
 
 
 def _logical_lines(lines: list[str], start: int) -> Iterator[tuple[int, str]]:
@@ -182,7 +195,7 @@ def _typed_bytes(value_type: int, raw: bytes, where: str) -> RegData:
     """Decode hex(N) data the way winreg returns that type."""
     if value_type in (REG_SZ, REG_EXPAND_SZ, REG_MULTI_SZ):
         if len(raw) % 2:
-            raise CollectorError(f"{where}: UTF-16 data with an odd number of bytes")
+            raise _DamagedValueError(f"{where}: UTF-16 data with an odd number of bytes")
         text = raw.decode("utf-16-le", errors="replace")
         if value_type != REG_MULTI_SZ:
             return text.split("\x00", 1)[0]
@@ -201,25 +214,48 @@ class RegExportRegistry:
     `WOW6432Node` even if `HKLM\\SOFTWARE` itself was not exported). The 32-bit view maps
     `HKLM\\SOFTWARE\\X` to `HKLM\\SOFTWARE\\WOW6432Node\\X`, as Windows does; HKCU\\Software
     and HKLM\\SYSTEM are shared between the views (Windows 7 and later).
+
+    `single_view=True` replays an export from 32-bit Windows, which has one view only: there
+    KEY_WOW64_32KEY is ignored and both views read the same keys.
+
+    `reg export` does not record key last-write times; `key_times` supplies them where they
+    were recorded another way (a hive parser's reading), keyed by path as exported.
     """
 
-    def __init__(self, exports: Iterable[str | tuple[str, str]] = ()) -> None:
+    def __init__(
+        self,
+        exports: Iterable[str | tuple[str, str]] = (),
+        *,
+        single_view: bool = False,
+        key_times: Mapping[str, dt.datetime] | None = None,
+    ) -> None:
         self._values: dict[str, dict[str, RegValue]] = {}
         self._children: dict[str, dict[str, str]] = {}
+        self._single_view = single_view
+        self._times = {self._key(path, Bitness.BIT64): t for path, t in (key_times or {}).items()}
         for export in exports:
             text, origin = (export, "<reg export>") if isinstance(export, str) else export
             for path, values in parse_reg_export(text, origin):
                 self._add(path, values)
 
     @classmethod
-    def from_files(cls, paths: Iterable[Path]) -> RegExportRegistry:
+    def from_files(
+        cls,
+        paths: Iterable[Path],
+        *,
+        single_view: bool = False,
+        key_times: Mapping[str, dt.datetime] | None = None,
+    ) -> RegExportRegistry:
         exports = []
         for path in paths:
             try:
                 exports.append((decode_reg_file(path.read_bytes()), str(path)))
             except (OSError, UnicodeDecodeError) as exc:
                 raise CollectorError(f"{path}: {exc}") from exc
-        return cls(exports)
+        return cls(exports, single_view=single_view, key_times=key_times)
+
+    def last_written(self, path: str, bitness: Bitness = Bitness.BIT64) -> dt.datetime | None:
+        return self._times.get(self._key(path, bitness))
 
     def subkeys(self, path: str, bitness: Bitness = Bitness.BIT64) -> list[str]:
         return list(self._children.get(self._key(path, bitness), {}).values())
@@ -235,12 +271,12 @@ class RegExportRegistry:
             self._children.setdefault(parent, {})[parts[depth].casefold()] = parts[depth]
         self._values.setdefault("\\".join(parts).casefold(), {}).update(values)
 
-    @staticmethod
-    def _key(path: str, bitness: Bitness) -> str:
+    def _key(self, path: str, bitness: Bitness) -> str:
         root, rest = split_root(path)
         parts = [part for part in rest.split("\\") if part]
         redirected = (
-            bitness is Bitness.BIT32
+            not self._single_view
+            and bitness is Bitness.BIT32
             and root == "HKLM"
             and len(parts) > 1
             and parts[0].casefold() == "software"

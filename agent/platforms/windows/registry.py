@@ -16,6 +16,7 @@ half of the installed programs (and a 32-bit Python would not even see the Machi
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import sys
 from collections.abc import Mapping
@@ -66,11 +67,18 @@ class RegValue:
 
 
 class RegistryView(Protocol):
-    """What the adapter needs from a registry: list a key's subkeys, read its values."""
+    """What the adapter needs from a registry: list a key's subkeys, read its values, and
+    when a key was last written (Programs and Features shows that time as the install date of
+    an entry without InstallDate; Windows 7 keeps no other time for a USB device)."""
 
     def subkeys(self, path: str, bitness: Bitness = Bitness.BIT64) -> list[str]: ...
 
     def values(self, path: str, bitness: Bitness = Bitness.BIT64) -> dict[str, RegValue]: ...
+
+    def last_written(self, path: str, bitness: Bitness = Bitness.BIT64) -> dt.datetime | None:
+        """The key's last-write time (UTC); None when the key is missing or the source
+        does not record it (a `reg export` file does not)."""
+        ...
 
 
 class RegistryAccessDeniedError(CollectorError):
@@ -131,6 +139,8 @@ class WinregApi(Protocol):
 
     def QueryInfoKey(self, key: Any, /) -> tuple[int, int, int]: ...  # noqa: N802
 
+    # (subkey count, value count, last write as 100-ns ticks since 1601-01-01 UTC)
+
     def EnumKey(self, key: Any, index: int, /) -> str: ...  # noqa: N802
 
     def EnumValue(self, key: Any, index: int, /) -> tuple[str, Any, int]: ...  # noqa: N802
@@ -163,6 +173,13 @@ class WinregRegistry:
                 found[name] = RegValue(kind, _from_winreg(data))
             return found
 
+    def last_written(self, path: str, bitness: Bitness = Bitness.BIT64) -> dt.datetime | None:
+        with self._open(path, bitness) as handle:
+            if handle is None:
+                return None
+            _, _, ticks = self._api.QueryInfoKey(handle)
+            return filetime_to_datetime(ticks)
+
     def _open(self, path: str, bitness: Bitness) -> AbstractContextManager[Any]:
         root, rest = split_root(path)
         if root not in _ROOT_HANDLES:
@@ -178,6 +195,16 @@ class WinregRegistry:
             if getattr(exc, "winerror", None) == _ERROR_ACCESS_DENIED:
                 raise RegistryAccessDeniedError(f"{path}: access denied") from exc
             raise CollectorError(f"{path}: {exc}") from exc
+
+
+_FILETIME_EPOCH = dt.datetime(1601, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def filetime_to_datetime(filetime: int) -> dt.datetime | None:
+    """A FILETIME (100 ns ticks since 1601-01-01 UTC) as an aware datetime; 0 means unset."""
+    if filetime <= 0:
+        return None
+    return _FILETIME_EPOCH + dt.timedelta(microseconds=filetime // 10)
 
 
 def _system_winreg() -> WinregApi:

@@ -7,7 +7,8 @@ Three PowerShell/registry sources, joined:
   Win32_DiskDrive -> Win32_DiskPartition -> Win32_LogicalDisk, keyed by the disk's Index
   (the N of \\\\.\\PHYSICALDRIVEN).
 - Enum\\USB in the registry: the USB device under each disk (`device_ids.UsbRegistry`), which
-  gives VID, PID and the serial that registered-device lists are keyed by.
+  gives VID, PID and the serial that registered-device lists are keyed by. A UAS disk's key
+  under Enum\\SCSI is tied to its USB device only by ContainerID.
 """
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ from agent.platforms.base import CommandRunner
 from agent.platforms.windows.device_ids import (
     ENUM,
     UsbRegistry,
+    raw_serial_of,
+    raw_storage_serial,
     serial_of,
-    storage_serial,
     storage_vendor_product,
 )
 from agent.platforms.windows.host import disk_drives, is_external
 from agent.platforms.windows.powershell import JsonRecord, run_json
-from agent.platforms.windows.registry import RegistryView
+from agent.platforms.windows.registry import RegistryView, text_value
+from agent.usb_serial import normalise_serial
 
 DISK_VOLUMES = (
     "Get-CimInstance Win32_DiskDrive | ForEach-Object { $disk = $_; "
@@ -56,14 +59,20 @@ def _storage(
     pnp_id = disk.text("PNPDeviceID")
     enumerator, _, rest = pnp_id.partition("\\")
     hardware, _, instance = rest.partition("\\")
-    vendor, _ = storage_vendor_product(_as_spelled(registry, enumerator, hardware))
-    parent = usb.parent_of(instance) if instance else None
+    spelled = _as_spelled(registry, enumerator, hardware)
+    vendor, _ = storage_vendor_product(spelled)
+    container = text_value(
+        registry.values(f"{ENUM}\\{enumerator}\\{spelled}\\{instance}"), "ContainerID"
+    )
+    parent = usb.parent_of(instance, container) if instance else None
     interface = disk.text("InterfaceType").lower()
+    raw = raw_serial_of(parent.id.instance) if parent else _own_serial(enumerator, instance)
+    serial = serial_of(parent.id.instance) if parent else normalise_serial(raw)
     return StorageDevice(
         device=f"\\\\.\\PHYSICALDRIVE{disk.integer('Index')}",
         vendor_id=parent.id.vendor_id if parent else "",
         product_id=parent.id.product_id if parent else "",
-        serial=serial_of(parent.id.instance) if parent else _own_serial(enumerator, instance),
+        serial=serial,
         vendor=vendor,
         model=_model(disk.text("Model")),
         size_bytes=disk.integer("Size"),
@@ -75,6 +84,7 @@ def _storage(
             volume.text("FileSystem") for volume in volumes if volume.text("FileSystem")
         ),
         bus_path=parent.instance_id if parent else pnp_id,
+        raw_serial=raw if raw != serial else "",
     )
 
 
@@ -95,4 +105,4 @@ def _model(text: str) -> str:
 def _own_serial(enumerator: str, instance: str) -> str:
     """Without the USB device's key only a USBSTOR id still carries the serial (SCSI ids of
     UAS disks are always made up)."""
-    return storage_serial(instance) if enumerator.upper() == "USBSTOR" else ""
+    return raw_storage_serial(instance) if enumerator.upper() == "USBSTOR" else ""

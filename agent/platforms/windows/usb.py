@@ -23,6 +23,7 @@ from agent.platforms.windows.device_ids import (
     UsbId,
     display_text,
     parse_usb_instance_id,
+    raw_serial_of,
     serial_of,
 )
 from agent.platforms.windows.powershell import JsonRecord, run_json
@@ -90,16 +91,18 @@ def _device(group: _Group) -> UsbDevice:
     # A phone's own name ("Redmi Note 12", "Apple iPhone") is on its WPD node.
     named = [node for node in nodes if node.text("Class").lower() in _PHONE_SETUP_CLASSES]
     manufacturers = [display_text(node.text("Manufacturer")) for node in nodes]
+    serial, raw = serial_of(group.id.instance), raw_serial_of(group.id.instance)
     return UsbDevice(
         bus_path=group.node.text("InstanceId"),
         vendor_id=group.id.vendor_id,
         product_id=group.id.product_id,
-        serial=serial_of(group.id.instance),
+        serial=serial,
         manufacturer=next((name for name in manufacturers if name), ""),
         product=(named or [group.node])[0].text("FriendlyName"),
         usb_class=_classify(triples, names, services, setup_classes),
         interface_classes=tuple(triples),
         driver=group.node.text("Service").lower(),
+        raw_serial=raw if raw != serial else "",
     )
 
 
