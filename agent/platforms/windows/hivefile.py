@@ -17,7 +17,8 @@ in its transaction logs (`.LOG1`/`.LOG2`, left by an unclean shutdown) are not s
 
 Value types come from regipy's reading: device properties (type 0xFFFF0000 | DEVPROP_TYPE)
 are reported by regipy without the 0xFFFF0000 flag, so a FILETIME property is given back as
-REG_DEVPROP_FILETIME, the type `winreg` reports for it.
+REG_DEVPROP_FILETIME, the type `winreg` reports for it. Other device property types keep
+their type but not their data (regipy misreads those stored inline in the value record).
 """
 
 from __future__ import annotations
@@ -70,11 +71,12 @@ class HiveFileRegistry:
         self._hives: list[tuple[list[str], Any, str]] = []
         for mount, path in mounts.items():
             try:
-                hive = RegistryHive(str(path))
+                hive = RegistryHive(str(path))  # type: ignore[no-untyped-call]
             except (OSError, Exception) as exc:  # regipy raises construct's errors too
                 raise CollectorError(f"{path}: not a readable registry hive: {exc}") from exc
             parts = _parts(mount)
             self._hives.append((parts, hive, _current_control_set(hive)))
+        self._keys: dict[tuple[int, tuple[str, ...]], Any] = {}
 
     def subkeys(self, path: str, bitness: Bitness = Bitness.BIT64) -> list[str]:
         key = self._find(path, bitness)
@@ -87,7 +89,7 @@ class HiveFileRegistry:
         found: dict[str, RegValue] = {}
         for value in key.iter_values(as_json=False, trim_values=False) or ():
             name = "" if value.name == "(default)" else str(value.name)
-            found[name] = _reg_value(str(value.value_type), value.value)
+            found[name] = _reg_value(value.value_type, value.value)
         return found
 
     def last_written(self, path: str, bitness: Bitness = Bitness.BIT64) -> dt.datetime | None:
@@ -105,8 +107,20 @@ class HiveFileRegistry:
             inside = parts[len(mount) :]
             if inside and inside[0].casefold() == "currentcontrolset" and control_set:
                 inside = [control_set, *inside[1:]]
-            return _walk(hive, inside)
+            return self._walk_cached(id(hive), hive, [part.casefold() for part in inside])
         return None
+
+    def _walk_cached(self, hive_id: int, hive: Any, folded: list[str]) -> Any:
+        """Walk from the nearest key already found: a hive parser finds a subkey by reading
+        its parent's whole list, and the adapter asks for sibling after sibling."""
+        cache_key = (hive_id, tuple(folded))
+        if cache_key in self._keys:
+            return self._keys[cache_key]
+        key = hive.root if not folded else self._walk_cached(hive_id, hive, folded[:-1])
+        if key is not None and folded:
+            key = key.get_subkey(folded[-1], raise_on_missing=False)
+        self._keys[cache_key] = key
+        return key
 
 
 def _parts(path: str) -> list[str]:
@@ -143,8 +157,18 @@ def _current_control_set(hive: Any) -> str:
     return ""
 
 
-def _reg_value(type_name: str, data: Any) -> RegValue:
-    kind = _TYPES.get(type_name, REG_BINARY)
+def _reg_value(value_type: Any, data: Any) -> RegValue:
+    """RegValue of a regipy value. Other types than the common ones (device properties
+    other than FILETIME: 0x11 boolean, 0x12 string, ...; resource lists) keep regipy's type
+    number but not their data: regipy misreads the small ones stored inline in the value
+    record (it returns the rest of the file), and the adapter reads none of them."""
+    kind = _TYPES.get(str(value_type))
+    if kind is None:
+        try:
+            number = int(value_type)
+        except (TypeError, ValueError):
+            number = REG_BINARY
+        return RegValue(number, b"")
     return RegValue(kind, _data(kind, data))
 
 
