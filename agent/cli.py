@@ -135,6 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if sys.platform == "win32":  # a worker of the Windows service logs to the Event Log too
+        from agent.platforms.windows.eventlog import attach_if_asked
+
+        attach_if_asked()
     from agent.errors import CustosError
 
     try:

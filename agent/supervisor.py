@@ -45,7 +45,7 @@ WORKER_TIMEOUT = 900.0  # a cycle that takes longer is stuck: probes and collect
 STOP_GRACE = 45.0  # after passing a stop on, how long a worker may take to finish its step
 EXIT_UNUSABLE = 2  # the worker's status when not enrolled or the policy is unusable
 # When several triggers fired together, the report names the most telling one.
-TRIGGER_PRIORITY = ("media", "network", "command", "policy", "schedule")
+TRIGGER_PRIORITY = ("media", "network", "software", "command", "policy", "schedule")
 
 
 class StepResult(Protocol):
@@ -116,9 +116,15 @@ def worker_command(config: AgentConfig, verbose: bool) -> list[str]:
     return [*command, "send", "--format", "json"]
 
 
+# Called with each worker just started: the Windows service puts it into a kill-on-close Job
+# Object (agent.platforms.windows.jobs), so that no worker outlives the service.
+WorkerContainment = Callable[["subprocess.Popen[bytes]"], None]
+
+
 class WorkerRunner:
     """Runs each cycle as `custos-agent send` in a child process; see the module docstring.
-    `command` replaces the worker's command line (tests use stand-in programs)."""
+    `command` replaces the worker's command line (tests use stand-in programs); `contain`
+    is the platform's hold on each worker (see `WorkerContainment`)."""
 
     def __init__(
         self,
@@ -127,8 +133,10 @@ class WorkerRunner:
         timeout: float = WORKER_TIMEOUT,
         stop_grace: float = STOP_GRACE,
         command: list[str] | None = None,
+        contain: WorkerContainment | None = None,
     ) -> None:
         self.config = config
+        self.contain = contain
         self.timeout = timeout
         self.stop_grace = stop_grace
         self.command = command or worker_command(config, verbose)
@@ -152,6 +160,8 @@ class WorkerRunner:
             stderr=None,  # the worker's log lines go where ours go (the journal)
         )
         try:
+            if self.contain is not None:
+                self.contain(process)
             status = self._wait(process, started, should_stop)
             output = process.stdout.read() if process.stdout is not None else b""
         finally:

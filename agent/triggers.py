@@ -8,7 +8,9 @@ MAX_SETTLE after the first), so one stick that fires a dozen events makes one ch
     media     a directory appears or disappears under a watched mount root (watchdog):
               Linux /media, /run/media, /mnt; macOS /Volumes; config `watch_roots` overrides.
               Linux also: kernel uevents for block and usb devices (netlink), when the
-              kernel lets this process listen. Windows: disk partitions polled every 2 s.
+              kernel lets this process listen. Windows service: device-change notifications
+              (agent.platforms.windows.notifications); `custos-agent run` started by hand
+              on Windows polls disk partitions every 2 s instead.
     network   interfaces (names, up flags, addresses) or default routes changed (polled
               every 2 s: a cheap signature, no process or socket listing)
 
@@ -399,12 +401,15 @@ def start_triggers(
     platform: PlatformAdapter,
     watch_roots: Sequence[Path] | None = None,
     poll_interval: float = POLL_SECONDS,
+    extra: Sequence[Watcher] = (),
 ) -> Triggers:
+    """Start the watchers for this platform. `extra` are the platform's own event sources;
+    on Windows they replace the partition poll (device notifications are immediate)."""
     roots = list(watch_roots) if watch_roots is not None else default_watch_roots(platform.name)
-    candidates: list[Watcher] = [MountWatcher(roots, hub)]
+    candidates: list[Watcher] = [MountWatcher(roots, hub), *extra]
     if platform.name == "linux":
         candidates.append(UeventWatcher(hub))
-    if platform.name == "windows":
+    if platform.name == "windows" and not extra:
         candidates.append(PollWatcher("media", partitions_signature, hub, poll_interval))
     candidates.append(PollWatcher("network", NetworkSignature(platform), hub, poll_interval))
     started = [watcher for watcher in candidates if watcher.start()]

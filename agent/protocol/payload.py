@@ -22,7 +22,19 @@ from agent.protocol.canonical import canonical_json, sha256_hex
 from agent.protocol.errors import ProtocolError
 
 PAYLOAD_VERSION = 1
-TRIGGERS = ("startup", "schedule", "media", "network", "command", "manual", "policy")
+# "software": an Uninstall key changed (Windows registry notification); "uninstall": the last
+# report of an agent being removed (the Windows installer sends it before removing files).
+TRIGGERS = (
+    "startup",
+    "schedule",
+    "media",
+    "network",
+    "command",
+    "manual",
+    "policy",
+    "software",
+    "uninstall",
+)
 _LOCAL_TEXT = {
     "type": "object",
     "required": ["zh", "en"],
