@@ -43,6 +43,11 @@ log = logging.getLogger(__name__)
 
 ASSET_FIELDS = ("machine_number", "responsible_person", "department", "classification", "purpose")
 SERVICE_NAME = "CustosAgent"
+DISPLAY_NAME = "Custos 终端合规自查 (Custos Agent)"
+DESCRIPTION = (
+    "检查本机是否符合单位的终端安全策略并向单位服务器报告。"
+    " Checks this PC against the unit's policy and reports to the unit's server."
+)
 RESTART_DELAYS_MS = (60_000, 60_000, 300_000)
 FAILURE_RESET_SECONDS = 86_400
 UNINSTALL_REPORT_TIMEOUT = 60.0
@@ -120,6 +125,23 @@ def _configure_service() -> None:
     try:
         service = win32service.OpenService(manager, SERVICE_NAME, win32service.SERVICE_ALL_ACCESS)
         try:
+            # The MSI's tables are ASCII (wixl): the Chinese name and description are set here.
+            win32service.ChangeServiceConfig(
+                service,
+                win32service.SERVICE_NO_CHANGE,
+                win32service.SERVICE_NO_CHANGE,
+                win32service.SERVICE_NO_CHANGE,
+                None,
+                None,
+                False,
+                None,
+                None,
+                None,
+                DISPLAY_NAME,
+            )
+            win32service.ChangeServiceConfig2(
+                service, win32service.SERVICE_CONFIG_DESCRIPTION, DESCRIPTION
+            )
             win32service.ChangeServiceConfig2(
                 service, win32service.SERVICE_CONFIG_DELAYED_AUTO_START_INFO, True
             )
