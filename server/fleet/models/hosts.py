@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from server.accounts.models import Unit
+from server.fleet.os_support import is_unsupported_os
 
 DEFAULT_REPORT_INTERVAL = 3600
 
@@ -69,6 +70,11 @@ class Host(models.Model):
     failing_asset = models.BooleanField(default=False)
     policy_id = models.CharField(max_length=64, blank=True)  # of the newest report
     policy_version = models.CharField(max_length=64, blank=True)
+
+    @property
+    def os_unsupported(self) -> bool:
+        """Its reports name an OS the agent does not support (Windows before 10)."""
+        return is_unsupported_os(self.platform, self.os_name, self.os_version)
 
     class Meta:
         indexes = (
