@@ -37,7 +37,10 @@ def render_inventory(inventory: Inventory, lang: Lang) -> str:
         )
     if inventory.software is not None:
         out += ["", say("inventory.software", count=len(inventory.software))]
-        out += [f"  {s.name:40} {s.version:30} {s.source}" for s in inventory.software]
+        out += [
+            f"  {s.name:40} {s.version:30} {s.source}" + (f" ({s.owner})" if s.owner else "")
+            for s in inventory.software
+        ]
     if inventory.processes is not None:
         out += ["", say("inventory.processes", count=len(inventory.processes))]
         out += [f"  {p.pid:>7} {p.name:24} {p.user:12} {p.exe}" for p in inventory.processes]
