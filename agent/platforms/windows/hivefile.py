@@ -72,7 +72,7 @@ class HiveFileRegistry:
         for mount, path in mounts.items():
             try:
                 hive = RegistryHive(str(path))  # type: ignore[no-untyped-call]
-            except (OSError, Exception) as exc:  # regipy raises construct's errors too
+            except Exception as exc:  # OSError, and regipy's and construct's own errors
                 raise CollectorError(f"{path}: not a readable registry hive: {exc}") from exc
             parts = _parts(mount)
             self._hives.append((parts, hive, _current_control_set(hive)))
