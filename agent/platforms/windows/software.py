@@ -80,11 +80,12 @@ def _user_hives(
     """(sid, view holding HKU\\<sid>, owner) for every user profile whose hive can be read."""
     loaded = {sid.casefold() for sid in registry.subkeys("HKU")}
     profiles = [sid for sid in registry.subkeys(PROFILE_LIST) if _USER_SID.match(sid)]
+    listed = {sid.casefold() for sid in profiles}
     # A hive loaded under HKU without a ProfileList entry (a roaming or temporary profile).
     profiles += [
         sid
         for sid in registry.subkeys("HKU")
-        if _USER_SID.match(sid) and sid.casefold() not in {p.casefold() for p in profiles}
+        if _USER_SID.match(sid) and sid.casefold() not in listed
     ]
     found: list[tuple[str, RegistryView, str]] = []
     for sid in profiles:
