@@ -27,7 +27,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from agent.protocol.canonical import canonical_json, framed
+from agent.protocol.canonical import canonical_json, framed, sha256_hex
 from agent.protocol.errors import ProtocolError
 
 VERSION = 1
@@ -57,6 +57,12 @@ class Envelope:
         return signing_input(
             self.host_id, self.seq, self.sent_at, self.payload_encoding, self.payload
         )
+
+    def digest(self) -> str:
+        """SHA-256 of what the signature covers: the report's identity, whatever the JSON
+        around it looks like. Two bodies with one digest are one report (a re-serialised copy
+        is a replay); acknowledgements name the report by it."""
+        return sha256_hex(self.signing_input())
 
     def decoded_payload(self, limit: int = MAX_PAYLOAD_BYTES) -> bytes:
         """The payload's JSON bytes; gzip is inflated at most up to `limit` bytes."""

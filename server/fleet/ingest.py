@@ -75,7 +75,7 @@ def ingest(body: bytes, now: dt.datetime, max_bytes: int) -> Ack:
             payload = _payload(envelope)
             return _store(host, envelope, body, payload, window, now)
         # Leaving the block normally commits a clone flag set by _refuse_seen.
-        refusal = _refuse_seen(host, envelope, body, verdict, now)
+        refusal = _refuse_seen(host, envelope, verdict, now)
     raise refusal
 
 
@@ -94,15 +94,18 @@ def _locked_host(host_id: str) -> Host:
 
 
 def _refuse_seen(
-    host: Host, envelope: Envelope, body: bytes, verdict: SeqVerdict, now: dt.datetime
+    host: Host, envelope: Envelope, verdict: SeqVerdict, now: dt.datetime
 ) -> ProtocolError:
-    """Why a seq that is not new is refused; a differing stored body flags the host."""
+    """Why a seq that is not new is refused; a stored report with other signed content
+    flags the host. The comparison is of what the signature covers (`Envelope.digest`), not
+    of the bytes: anyone holding an envelope (snapshots contain them) can re-serialise it,
+    and such a copy is a replay of the same report, not evidence of a second machine."""
     stored = (
         Report.objects.filter(host=host, seq=envelope.seq)
         .values_list("envelope", flat=True)
         .first()
     )
-    if stored is not None and bytes(stored) != body:
+    if stored is not None and _stored_digest(bytes(stored)) != envelope.digest():
         if flag_clone(host, f"two different reports signed with seq {envelope.seq}", now):
             host.save(update_fields=["clone_suspected_at", "clone_reason"])
         return ProtocolError(
@@ -113,6 +116,15 @@ def _refuse_seen(
     return ProtocolError(
         "seq_out_of_order", f"seq {envelope.seq} is older than the last 64 accepted reports"
     )
+
+
+def _stored_digest(stored: bytes) -> str | None:
+    """The digest of a stored envelope; it was accepted once, so it decodes (whatever the
+    size limit is today)."""
+    try:
+        return decode_envelope(stored, max_bytes=len(stored)).digest()
+    except ProtocolError:
+        return None
 
 
 def _check_time(envelope: Envelope, now: dt.datetime) -> None:

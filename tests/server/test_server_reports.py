@@ -144,6 +144,21 @@ def test_a_replayed_report_is_refused_as_replay(client: Client, agent: Simulated
     assert Report.objects.count() == 1
 
 
+def test_a_reserialised_copy_of_an_accepted_report_is_a_replay_and_flags_nothing(
+    client: Client, agent: SimulatedAgent
+) -> None:
+    body = agent.envelope(agent.full_payload())
+    assert post(client, body).status_code == 200
+    copy = json.dumps(json.loads(body), indent=1).encode()
+    assert copy != body
+
+    assert_refused(post(client, copy), "replay")
+
+    assert host_of(agent).clone_suspected_at is None
+    assert not AuditEntry.objects.filter(action="host.clone_suspected").exists()
+    assert bytes(Report.objects.get().envelope) == body  # the stored evidence is untouched
+
+
 def test_another_report_under_an_accepted_seq_flags_the_host_as_cloned(
     client: Client, agent: SimulatedAgent
 ) -> None:
