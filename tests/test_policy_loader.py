@@ -5,16 +5,23 @@ from __future__ import annotations
 import base64
 import hashlib
 import ipaddress
+import json
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent.errors import PolicyError
-from agent.policy.loader import load_policy, load_policy_bytes, validate_policy_file
+from agent.policy.loader import (
+    MAX_POLICY_BYTES,
+    load_policy,
+    load_policy_bytes,
+    validate_policy_file,
+)
 from agent.policy.model import (
     InternetCheck,
     InternetMode,
@@ -27,6 +34,8 @@ from agent.policy.model import (
     Severity,
 )
 from agent.policy.yaml_positions import MAX_NODES, read_yaml
+from agent.protocol.documents import policy_response
+from agent.transport import MAX_ANSWER_BYTES
 
 BROKEN = Path(__file__).parent / "fixtures" / "policies" / "broken"
 RESPONDER_KEY = bytes(range(32))
@@ -538,3 +547,32 @@ def test_a_yaml_slip_anywhere_is_explained_in_both_languages_at_a_line_of_the_fi
     for problem in problems:
         assert 1 <= problem.line <= line_count, problem
         assert problem.reason and problem.reason_zh, problem
+
+
+# --- one size limit -----------------------------------------------------------------------
+
+
+def test_a_policy_over_the_size_limit_is_refused_before_it_is_parsed() -> None:
+    padded = MINIMAL_POLICY + "# 填充\n" * (MAX_POLICY_BYTES // 8)
+    assert len(padded.encode()) > MAX_POLICY_BYTES
+
+    assert problems_of(padded) == [
+        f"test.yaml: <document>: the file is {len(padded.encode())} bytes; "
+        f"a policy is at most {MAX_POLICY_BYTES // 1024} KiB"
+    ]
+
+
+def test_a_policy_at_the_size_limit_fits_in_the_answer_an_agent_accepts() -> None:
+    """The largest policy, as the server sends it (JSON escapes every CJK character to six
+    bytes), stays under the agent's cap on an answer: an agent never refuses a policy the
+    server stored."""
+    comment = "# " + "策" * 40 + "\n"
+    text = MINIMAL_POLICY + comment * (
+        (MAX_POLICY_BYTES - len(MINIMAL_POLICY)) // len(comment.encode())
+    )
+    assert MAX_POLICY_BYTES - 200 < len(text.encode()) <= MAX_POLICY_BYTES
+    load_policy_bytes(text.encode(), "big.yaml")
+
+    answer = policy_response(Ed25519PrivateKey.generate(), "minimal", "1", text)
+
+    assert len(json.dumps(answer).encode()) < MAX_ANSWER_BYTES

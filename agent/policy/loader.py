@@ -55,7 +55,13 @@ from agent.policy.schema import policy_schema, schema_findings
 from agent.policy.yaml_positions import Finding, YamlDocument, local_kind_of, problem, read_yaml
 from agent.probes.keytext import decode_public_key
 
-__all__ = ["load_policy", "load_policy_bytes", "policy_schema", "validate_policy_file"]
+__all__ = [
+    "MAX_POLICY_BYTES",
+    "load_policy",
+    "load_policy_bytes",
+    "policy_schema",
+    "validate_policy_file",
+]
 
 T = TypeVar("T")
 PathKey = yaml_positions.Path
@@ -67,6 +73,11 @@ _RULE_LISTS: tuple[PathKey, ...] = (
     ("internet", "rules"),
     ("asset",),
 )
+# The one size limit for a policy: `policy validate`, the server's `policy add`, the
+# dashboard's upload and the agent's download all load through here. The policy answer that
+# carries it (JSON, CJK escaped to at most twice its UTF-8 size) stays far below the agent's
+# cap on any answer (agent.transport.MAX_ANSWER_BYTES, 4 MiB).
+MAX_POLICY_BYTES = 512 * 1024
 _MATCHER_KEYS = ("name", "publisher", "version")
 _MIN_INTERVAL_SECONDS = 60
 _HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)", re.IGNORECASE)
@@ -87,6 +98,11 @@ def load_policy(path: Path) -> Policy:
 
 def load_policy_bytes(data: bytes, source: str) -> Policy:
     """The policy in `data`; `source` names the file in messages and in `Policy.source`."""
+    if len(data) > MAX_POLICY_BYTES:
+        reason = (
+            f"the file is {len(data)} bytes; a policy is at most {MAX_POLICY_BYTES // 1024} KiB"
+        )
+        raise PolicyError([PolicyProblem(source, 0, "", reason)])
     document = read_yaml(data, source)
     if document.data is None:
         raise PolicyError([problem(source, 1, i18n.text("policy.empty"))])

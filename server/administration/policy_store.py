@@ -22,14 +22,12 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from agent.errors import PolicyError, PolicyProblem
-from agent.policy.loader import load_policy_bytes
+from agent.policy.loader import MAX_POLICY_BYTES, load_policy_bytes
 from server.accounts import audit, scope
 from server.accounts.models import Membership, Unit
 from server.accounts.models.units import PATH_SEPARATOR
 from server.fleet.models import Policy, PolicyAssignment
 from server.fleet.policies import refresh_report_intervals
-
-MAX_POLICY_BYTES = 512 * 1024
 
 
 class PolicyRejectedError(Exception):
@@ -53,7 +51,10 @@ def store_policy(data: bytes, source: str, user: User, actor: str) -> tuple[Poli
     3. Identical text uploaded again is the stored version, not a new row.
     """
     if len(data) > MAX_POLICY_BYTES:
-        raise PolicyRejectedError([_problem(source, _("the file is larger than 512 KiB"))])
+        limit = {"size": MAX_POLICY_BYTES // 1024}
+        raise PolicyRejectedError(
+            [_problem(source, _("the file is larger than %(size)s KiB") % limit)]
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

@@ -356,3 +356,20 @@ def test_run_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     completed = run_server(tmp_path / "fresh", "run", "--port", "1")
     assert completed.returncode == 2
     assert "custos-server migrate" in completed.stderr
+
+
+def test_policy_add_refuses_a_policy_over_the_size_agents_accept(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    huge = tmp_path / "huge.yaml"
+    original = (POLICIES / "intranet-office.yaml").read_text(encoding="utf-8")
+    huge.write_text(original + "# padding\n" * (5 * 1024 * 1024 // 10), encoding="utf-8")
+    assert huge.stat().st_size > 5 * 1024 * 1024
+
+    completed = run_server(data_dir, "policy", "add", str(huge), "--unit", UNIT)
+
+    assert completed.returncode == 2
+    assert "huge.yaml: <document>: the file is" in completed.stderr
+    assert "a policy is at most 512 KiB" in completed.stderr
+    with database(data_dir) as db:
+        assert db.execute("SELECT count(*) FROM fleet_policy").fetchone()[0] == 0
