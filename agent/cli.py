@@ -73,7 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     enroll = commands.add_parser("enroll", help="enroll this PC with a collection server")
     enroll.add_argument("--server", required=True, metavar="URL", help="https://server[:port]")
-    enroll.add_argument("--token", required=True, help="enrollment token from the unit admin")
+    token = enroll.add_mutually_exclusive_group(required=True)
+    token.add_argument(
+        "--token",
+        help="enrollment token from the unit admin; '-' reads it from standard input "
+        "(a token on the command line is visible to every user in the process list)",
+    )
+    token.add_argument("--token-file", type=Path, metavar="FILE", help="read the token from FILE")
     enroll.add_argument("--ca-bundle", type=Path, metavar="FILE", help="trust only these CAs")
     enroll.add_argument("--pin-sha256", metavar="HEX", help="SHA-256 of the server certificate")
     enroll.add_argument("--proxy", metavar="URL", help="HTTP proxy to reach the server through")

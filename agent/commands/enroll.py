@@ -1,5 +1,8 @@
 """`custos-agent enroll --server URL --token TOKEN`: make this PC a known host of a server.
 
+The token may also come from standard input (`--token -`) or a file (`--token-file FILE`),
+which keeps it out of the process list.
+
 The agent makes its Ed25519 key, proves it holds it (`auth.enrollment_proof`), sends it
 with the host's identity and the unit's token, and pins the server key it gets back.
 Nothing is written to the state directory unless the server said yes: a refused or failed
@@ -36,6 +39,7 @@ from agent.transport import Answer, Transport, TransportError, TransportOptions,
 
 ENROLL_PATH = "/api/v1/enroll"
 EXIT_OK, EXIT_UNREACHABLE, EXIT_REFUSED = 0, 1, 2
+STDIN_TOKEN = "-"  # noqa: S105 - `--token -` reads the token from standard input
 
 
 def enrollment_host(facts: HostFacts) -> dict[str, Any]:
@@ -100,6 +104,29 @@ def _options(args: argparse.Namespace) -> TransportOptions:
     return TransportOptions(ca_bundle=ca_bundle, pin_sha256=pin, proxy=args.proxy or None)
 
 
+def _token(args: argparse.Namespace) -> str:
+    """The token from `--token`, standard input (`--token -`) or `--token-file`: the latter
+    two keep it out of the process list, where any user of the PC could read it."""
+    if args.token_file is not None:
+        try:
+            text = args.token_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"--token-file: cannot read {args.token_file}: {exc}") from exc
+    elif args.token == STDIN_TOKEN:
+        if sys.stdin.isatty():
+            import getpass
+
+            text = getpass.getpass("enrollment token: ")
+        else:
+            text = sys.stdin.readline()
+    else:
+        return str(args.token)
+    token = text.strip()
+    if not token:
+        raise ConfigError("the enrollment token is empty")
+    return token
+
+
 def run_enroll(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.state_dir)
     lang = i18n.choose_lang(args.lang, config.lang)
@@ -115,6 +142,7 @@ def run_enroll(args: argparse.Namespace) -> int:
         address = urlsplit(server).netloc
         _say("enroll.plain_http_server", lang, address=address, http_url=plain)
         return EXIT_UNREACHABLE
+    token = _token(args)
     now = dt.datetime.now(dt.timezone.utc)
     facts = host_collector.collect(CollectContext(current_platform(), config.asset, now))
     key = Ed25519PrivateKey.generate()
@@ -123,10 +151,10 @@ def run_enroll(args: argparse.Namespace) -> int:
     )
     request = {
         "v": 1,
-        "token": args.token,
+        "token": token,
         "public_key": encode_public_key(public),
         "host": enrollment_host(facts),
-        "proof": enrollment_proof(key, args.token, public),
+        "proof": enrollment_proof(key, token, public),
     }
     transport = Transport(server, options)
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from agent.plain_http import plain_http_url
 from tests.agent_service.fakeserver import FakeServer, running_server
 from tests.agent_service.helpers import AgentSetup, call_cli
 from tests.agent_service.tlsutil import make_tls_files
-from tests.conftest import run_agent, run_agent_json
+from tests.conftest import agent_argv, agent_env, run_agent, run_agent_json
 
 STATUS_KEYS = {
     "enrolled",
@@ -53,6 +54,47 @@ def test_enroll_stores_key_and_pinned_server_key(setup: AgentSetup, server: Fake
         serialization.Encoding.Raw, serialization.PublicFormat.Raw
     )
     assert server.state.hosts[host_id] == public
+
+
+def test_enroll_reads_the_token_from_standard_input_keeping_it_out_of_the_process_list(
+    setup: AgentSetup, server: FakeServer
+) -> None:
+    argv = agent_argv(*setup.args("enroll", "--server", server.url, "--token", "-"))
+    completed = subprocess.run(
+        argv, input="good-token\n", capture_output=True, text=True, env=agent_env(), timeout=120
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() in server.state.hosts
+    assert "good-token" not in " ".join(argv)
+
+
+def test_enroll_reads_the_token_from_a_file(
+    setup: AgentSetup, server: FakeServer, tmp_path: Path
+) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("good-token\n", encoding="utf-8")
+
+    status, out, err = call_cli(
+        *setup.args("enroll", "--server", server.url, "--token-file", str(token_file))
+    )
+
+    assert status == 0, err
+    assert out.strip() in server.state.hosts
+
+
+def test_enroll_refuses_an_empty_token_file_and_two_token_sources(
+    setup: AgentSetup, server: FakeServer, tmp_path: Path
+) -> None:
+    empty = tmp_path / "token"
+    empty.write_text("\n", encoding="utf-8")
+    base = setup.args("enroll", "--server", server.url)
+
+    assert call_cli(*base, "--token-file", str(empty))[0] == 2
+    both = run_agent(*base, "--token", "good-token", "--token-file", str(empty))
+
+    assert both.returncode == 2 and "not allowed with argument" in both.stderr
+    assert server.state.hosts == {}
 
 
 def test_enroll_refuses_to_enroll_twice_unless_forced(
