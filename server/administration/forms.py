@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from server.administration.policy_store import MAX_POLICY_BYTES
+from agent.policy.loader import MAX_POLICY_BYTES
 from server.fleet.tokens import MAX_DAYS, MAX_USES
 
 

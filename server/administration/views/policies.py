@@ -15,12 +15,12 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from agent.policy.loader import MAX_POLICY_BYTES
 from server.accounts import scope
 from server.accounts.scope import restrict
 from server.administration.access import actor, require_admin_of
 from server.administration.forms import AssignForm, PolicyUploadForm
 from server.administration.policy_store import (
-    MAX_POLICY_BYTES,
     PolicyRejectedError,
     annotate,
     assign_policy,
