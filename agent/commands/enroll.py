@@ -107,6 +107,7 @@ def _options(args: argparse.Namespace) -> TransportOptions:
 def _token(args: argparse.Namespace) -> str:
     """The token from `--token`, standard input (`--token -`) or `--token-file`: the latter
     two keep it out of the process list, where any user of the PC could read it."""
+    text: str
     if args.token_file is not None:
         try:
             text = args.token_file.read_text(encoding="utf-8")
