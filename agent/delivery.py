@@ -6,12 +6,16 @@ For each spooled report: POST it (agent.transport.post_report) and
   - DUPLICATE (`replay`): delete it, the server has it;
   - REFUSED: move it to rejected/ with the reason, and go on with the next;
   - RETRY: stop here, keep it and everything behind it, so order is kept.
+ACCEPTED and DUPLICATE count only with a receipt that the server key pinned at enrollment
+signed for exactly this report (host, seq, digest: agent.protocol.documents); a forged or
+missing one is a RETRY, so a man in the middle cannot make the agent drop a report.
 
-An acknowledgement may name the policy the server assigns and carry signed commands.
-A policy whose sha256 differs from the stored one is fetched with a signed GET, verified
-against the server key pinned at enrollment, validated by the policy loader, and only then
-stored. Commands are verified the same way; new "recheck" commands are handed back to the
-caller, which runs them. Anything not signed by the pinned key is refused with a log line.
+The receipt may name the policy the server assigns, and an acknowledgement may carry signed
+commands. A policy whose sha256 differs from the stored one is fetched with a signed GET,
+verified against the pinned key (for this host, recent, not older than the one held),
+validated by the policy loader, and only then stored. Commands are verified the same way;
+new "recheck" commands are handed back to the caller, which runs them. Anything not signed
+by the pinned key is refused with a log line.
 """
 
 from __future__ import annotations
@@ -28,7 +32,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from agent.errors import PolicyError
 from agent.policy.loader import load_policy_bytes
 from agent.protocol.auth import request_authorization
-from agent.protocol.documents import Command, verified_commands, verified_policy_yaml
+from agent.protocol.documents import (
+    Command,
+    Receipt,
+    verified_commands,
+    verified_policy,
+    verified_receipt,
+)
 from agent.protocol.envelope import decode_envelope, format_time
 from agent.protocol.errors import ProtocolError
 from agent.spool import Spool, SpoolEntry
@@ -85,26 +95,28 @@ class Courier:
             if body is None:
                 continue  # delivered by another process, or quarantined
             posted = post_report(self.transport, body, entry.seq)
-            if posted.outcome is Outcome.RETRY:
-                log.warning("report seq %d not delivered, will retry: %s", entry.seq, posted.detail)
-                result.failed, result.failure = True, posted.detail
+            if posted.outcome is Outcome.REFUSED:
+                self.spool.reject(entry, posted.reason, posted.detail, posted.status)
+                result.rejected += 1
+                continue
+            receipt, failure = None, posted.detail
+            if posted.outcome is not Outcome.RETRY:
+                try:
+                    receipt = self._receipt(posted.ack or {}, entry, body, posted.outcome)
+                except ProtocolError as exc:
+                    failure = f"the answer is not trustworthy: {exc}"
+            if receipt is None:
+                log.warning("report seq %d not delivered, will retry: %s", entry.seq, failure)
+                result.failed, result.failure = True, failure
                 break
             if posted.outcome is Outcome.DUPLICATE:
                 log.info("report seq %d: the server has it already (replay)", entry.seq)
                 self._record_ack(entry.seq, None)
-                self.spool.remove(entry)
-                result.delivered += 1
-            elif posted.outcome is Outcome.REFUSED:
-                self.spool.reject(entry, posted.reason, posted.detail, posted.status)
-                result.rejected += 1
             else:
-                ack = posted.ack or {}
-                self._record_ack(
-                    entry.seq, _full_state_hash(entry, body), bool(ack.get("need_full"))
-                )
-                self.spool.remove(entry)
-                result.delivered += 1
-                self._act_on_ack(ack, result, fetched_policy)
+                self._record_ack(entry.seq, _full_state_hash(entry, body), receipt.need_full)
+            self.spool.remove(entry)
+            result.delivered += 1
+            self._act_on_ack(receipt, posted.ack or {}, result, fetched_policy)
         result.remaining = self.spool.count()
         return result
 
@@ -125,8 +137,26 @@ class Courier:
                 delivery = replace(delivery, last_full_state_hash=None)
             self.state.save_delivery(delivery)
 
-    def _act_on_ack(self, ack: dict[str, Any], result: FlushResult, fetched: set[str]) -> None:
-        policy = ack.get("policy")
+    def _receipt(
+        self, answer: dict[str, Any], entry: SpoolEntry, body: bytes, outcome: Outcome
+    ) -> Receipt:
+        """The server's signed receipt for exactly this report, with the outcome it claims."""
+        digest = decode_envelope(body).digest()
+        receipt = verified_receipt(
+            answer, self.server_key, self.enrollment.host_id, entry.seq, digest
+        )
+        expected = "accepted" if outcome is Outcome.ACCEPTED else "replay"
+        if receipt.outcome != expected:
+            raise ProtocolError(
+                "bad_server_signature", f"the receipt says {receipt.outcome}, not {expected}"
+            )
+        return receipt
+
+    def _act_on_ack(
+        self, receipt: Receipt, ack: dict[str, Any], result: FlushResult, fetched: set[str]
+    ) -> None:
+        """The policy named in the signed receipt; the commands (signed on their own)."""
+        policy = receipt.policy
         if isinstance(policy, dict) and isinstance(policy.get("sha256"), str):
             wanted = policy["sha256"]
             stored = self.state.load_policy_info()
@@ -182,15 +212,22 @@ class Courier:
             log.warning("policy not fetched: HTTP %d", answer.status)
             return False
         try:
-            yaml_bytes = verified_policy_yaml(document, self.server_key)
-            policy = load_policy_bytes(yaml_bytes, str(self.state.policy_path))
+            signed = verified_policy(
+                document,
+                self.server_key,
+                self.enrollment.host_id,
+                self.clock(),
+                stored.issued_time() if stored is not None else None,
+            )
+            policy = load_policy_bytes(signed.yaml, str(self.state.policy_path))
         except ProtocolError as exc:
             log.error("server policy refused, not applied: %s", exc)
             return False
         except PolicyError as exc:
             log.error("server policy refused, not applied: it does not validate:\n%s", exc)
             return False
-        self.state.store_policy(yaml_bytes, PolicyInfo(policy.id, policy.version, policy.sha256))
+        info = PolicyInfo(policy.id, policy.version, policy.sha256, format_time(signed.issued_at))
+        self.state.store_policy(signed.yaml, info)
         log.info("server policy %s version %s stored", policy.id, policy.version)
         return True
 

@@ -8,7 +8,8 @@
     quarantine/       spool files that were not decodable envelopes
     rejected/         reports the server refused, each with a .reason beside it
     delivery.json     last_ack_seq, last_ack_at, last_full_state_hash, last_full_at
-    policy.yaml/json  the server-assigned policy (verified and validated) and its id/version
+    policy.yaml/json  the server-assigned policy (verified and validated), its id/version and
+                      the time the server signed it
     commands.json     ids of server commands already executed, until they expire
     lock              serialises seq, spool and delivery updates between `run` and `send`
 
@@ -106,6 +107,13 @@ class PolicyInfo:
     id: str
     version: str
     sha256: str
+    issued_at: str | None = None  # when the server signed it; an older one is a rollback
+
+    def issued_time(self) -> dt.datetime | None:
+        try:
+            return parse_time(self.issued_at) if self.issued_at else None
+        except ProtocolError:
+            return None
 
 
 def _load_json(path: Path) -> Any:
@@ -252,7 +260,13 @@ class StateDir:
         if not isinstance(data, dict) or not self.policy_path.is_file():
             return None
         try:
-            return PolicyInfo(str(data["id"]), str(data["version"]), str(data["sha256"]))
+            issued = data.get("issued_at")
+            return PolicyInfo(
+                str(data["id"]),
+                str(data["version"]),
+                str(data["sha256"]),
+                issued if isinstance(issued, str) else None,
+            )
         except KeyError:
             return None
 

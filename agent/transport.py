@@ -14,6 +14,8 @@ enrollment, explicitly.
 
     ACCEPTED   2xx acknowledgement                  delete it, record the ack
     DUPLICATE  4xx `replay`: the server has it      delete it, as delivered
+               (both only with a receipt the pinned server key signed for exactly that
+               report, agent.delivery; without one the report is kept: RETRY)
     REFUSED    4xx with any other protocol reason   move it to rejected/, never resend
     RETRY      network or TLS failure, 5xx, or an   keep it, try again after a backoff
                answer that carries no protocol reason (a proxy's error page is no verdict)
@@ -228,6 +230,8 @@ class Outcome(enum.Enum):
 @dataclass(frozen=True)
 class PostResult:
     outcome: Outcome
+    # The answer's JSON for ACCEPTED (the acknowledgement) and DUPLICATE (the `replay`
+    # refusal); both carry the server's signed receipt, which the caller must check.
     ack: dict[str, Any] | None = None
     reason: str = ""
     detail: str = ""
@@ -259,5 +263,12 @@ def post_report(transport: Transport, body: bytes, seq: int) -> PostResult:
             status=answer.status,
         )
     reason, detail = refusal
-    outcome = Outcome.DUPLICATE if reason == "replay" else Outcome.REFUSED
-    return PostResult(outcome, reason=reason, detail=detail, status=answer.status)
+    if reason == "replay":
+        return PostResult(
+            Outcome.DUPLICATE,
+            ack=answer.json_object(),
+            reason=reason,
+            detail=detail,
+            status=answer.status,
+        )
+    return PostResult(Outcome.REFUSED, reason=reason, detail=detail, status=answer.status)

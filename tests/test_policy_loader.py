@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import ipaddress
 import json
@@ -573,6 +574,9 @@ def test_a_policy_at_the_size_limit_fits_in_the_answer_an_agent_accepts() -> Non
     assert MAX_POLICY_BYTES - 200 < len(text.encode()) <= MAX_POLICY_BYTES
     load_policy_bytes(text.encode(), "big.yaml")
 
-    answer = policy_response(Ed25519PrivateKey.generate(), "minimal", "1", text)
+    now = dt.datetime.now(dt.timezone.utc)
+    answer = policy_response(
+        Ed25519PrivateKey.generate(), "h_" + "0" * 32, "minimal", "1", text, now
+    )
 
     assert len(json.dumps(answer).encode()) < MAX_ANSWER_BYTES

@@ -138,12 +138,67 @@ def test_the_state_hash_ignores_what_changes_every_minute() -> None:
 
 
 def test_a_policy_verifies_only_with_the_pinned_server_key(key: Ed25519PrivateKey) -> None:
-    response = documents.policy_response(key, "p", "1", "id: p\n")
-    assert documents.verified_policy_yaml(response, raw_public(key)) == b"id: p\n"
+    response = documents.policy_response(key, HOST, "p", "1", "id: p\n", NOW)
+    signed = documents.verified_policy(response, raw_public(key), HOST, NOW, None)
+    assert (signed.yaml, signed.issued_at) == (b"id: p\n", NOW)
     with pytest.raises(ProtocolError, match="bad_server_signature"):
-        documents.verified_policy_yaml({**response, "yaml": "id: q\n"}, raw_public(key))
+        documents.verified_policy({**response, "yaml": "id: q\n"}, raw_public(key), HOST, NOW, None)
     with pytest.raises(ProtocolError, match="bad_server_signature"):
-        documents.verified_policy_yaml(response, raw_public(Ed25519PrivateKey.generate()))
+        documents.verified_policy(
+            response, raw_public(Ed25519PrivateKey.generate()), HOST, NOW, None
+        )
+
+
+def test_a_policy_is_bound_to_one_host_a_moment_and_no_rollback(key: Ed25519PrivateKey) -> None:
+    response = documents.policy_response(key, HOST, "p", "1", "id: p\n", NOW)
+    public = raw_public(key)
+    with pytest.raises(ProtocolError, match="another host"):
+        documents.verified_policy(response, public, "h_" + "cd" * 16, NOW, None)
+    with pytest.raises(ProtocolError, match="clock_skew"):
+        documents.verified_policy(response, public, HOST, NOW + dt.timedelta(minutes=16), None)
+    with pytest.raises(ProtocolError, match="clock_skew"):
+        documents.verified_policy(response, public, HOST, NOW - dt.timedelta(minutes=16), None)
+    with pytest.raises(ProtocolError, match="rollback"):
+        documents.verified_policy(response, public, HOST, NOW, NOW + dt.timedelta(seconds=1))
+    assert documents.verified_policy(response, public, HOST, NOW, NOW).issued_at == NOW
+    unbound = {**response, "document": canonical_json({"sha256": response["sha256"]}).decode()}
+    unbound["signature"] = documents.sign(
+        key, documents.POLICY_DOMAIN, unbound["document"].encode()
+    )
+    with pytest.raises(ProtocolError, match="another host"):
+        documents.verified_policy(unbound, public, HOST, NOW, None)
+
+
+def test_a_receipt_names_exactly_one_report(key: Ed25519PrivateKey) -> None:
+    body = encode_envelope(key, HOST, 7, NOW, b"{}")
+    digest = decode_envelope(body).digest()
+    signed = documents.receipt(key, HOST, 7, digest, "accepted", NOW, need_full=True)
+    answer = {"accepted": 7, "receipt": signed}
+    public = raw_public(key)
+
+    assert documents.verified_receipt(answer, public, HOST, 7, digest) == documents.Receipt(
+        "accepted", True, None
+    )
+    other = decode_envelope(encode_envelope(key, HOST, 7, NOW, b"{ }")).digest()
+    for host, seq, report in ((HOST, 8, digest), ("h_" + "cd" * 16, 7, digest), (HOST, 7, other)):
+        with pytest.raises(ProtocolError, match="not for report"):
+            documents.verified_receipt(answer, public, host, seq, report)
+    with pytest.raises(ProtocolError, match="no signed receipt"):
+        documents.verified_receipt({"accepted": 7}, public, HOST, 7, digest)
+    forged = documents.receipt(Ed25519PrivateKey.generate(), HOST, 7, digest, "accepted", NOW)
+    with pytest.raises(ProtocolError, match="bad_server_signature"):
+        documents.verified_receipt({"receipt": forged}, public, HOST, 7, digest)
+
+
+def test_the_digest_covers_the_signed_fields_not_the_json_around_them(
+    key: Ed25519PrivateKey,
+) -> None:
+    body = encode_envelope(key, HOST, 1, NOW, b"{}")
+    copy = json.dumps(json.loads(body), indent=1).encode()
+    assert decode_envelope(copy).digest() == decode_envelope(body).digest()
+    assert decode_envelope(encode_envelope(key, HOST, 2, NOW, b"{}")).digest() != (
+        decode_envelope(body).digest()
+    )
 
 
 def test_commands_are_bound_to_one_host_and_a_moment(key: Ed25519PrivateKey) -> None:

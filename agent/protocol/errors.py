@@ -6,6 +6,8 @@ for people and may change.
 
 from __future__ import annotations
 
+from typing import Any
+
 from agent.errors import CustosError
 
 # reason -> HTTP status the server answers with
@@ -35,13 +37,15 @@ REASONS: dict[str, int] = {
 
 
 class ProtocolError(CustosError):
-    """A message that must be refused; `reason` is one of REASONS."""
+    """A message that must be refused; `reason` is one of REASONS. `extra` holds further
+    fields of the refusal's JSON body (a `replay` carries the server's signed receipt)."""
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: str, detail: str, extra: dict[str, Any] | None = None) -> None:
         if reason not in REASONS:
             raise ValueError(f"unknown protocol reason {reason!r}")
         self.reason = reason
         self.detail = detail
+        self.extra = dict(extra or {})
         super().__init__(f"{reason}: {detail}")
 
     @property

@@ -1,7 +1,9 @@
 """GET /api/v1/policy and GET /api/v1/commands: what the server signs for a host.
 
-The policy answer carries an ETag (the policy's sha256), so an agent that already holds the
-policy gets a 304 without the YAML; 204 says no policy applies to the host's unit.
+The policy answer is signed for the asking host at this moment (agent.protocol.documents),
+so it cannot be served to another host or replayed later. It carries an ETag (the policy's
+sha256), so an agent that already holds the policy gets a 304 without the YAML; 204 says no
+policy applies to the host's unit.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from server.lib.server_key import current_server_key
 
 @agent_endpoint("GET")
 def policy_view(request: HttpRequest) -> HttpResponse:
-    host = authenticated_host(request, timezone.now())
+    now = timezone.now()
+    host = authenticated_host(request, now)
     policy = effective_policy(host.unit)
     if policy is None:
         return HttpResponse(status=204)
@@ -31,7 +34,12 @@ def policy_view(request: HttpRequest) -> HttpResponse:
     else:
         response = JsonResponse(
             policy_response(
-                current_server_key(), policy.policy_id, policy.version, policy.yaml_text
+                current_server_key(),
+                host.host_id,
+                policy.policy_id,
+                policy.version,
+                policy.yaml_text,
+                now,
             )
         )
     response["ETag"] = etag

@@ -24,7 +24,8 @@ View = Callable[[HttpRequest], HttpResponse]
 
 
 def refusal(error: ProtocolError) -> JsonResponse:
-    return JsonResponse({"error": error.reason, "detail": error.detail}, status=error.http_status)
+    body = {**error.extra, "error": error.reason, "detail": error.detail}
+    return JsonResponse(body, status=error.http_status)
 
 
 def agent_endpoint(*methods: str) -> Callable[[View], View]:

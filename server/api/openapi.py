@@ -30,10 +30,13 @@ def _json(schema: dict[str, Any], description: str, **extra: Any) -> dict[str, A
 
 
 def _error_schema(reasons: list[str]) -> dict[str, Any]:
+    properties: dict[str, Any] = {"error": {"enum": reasons}, "detail": {"type": "string"}}
+    if "replay" in reasons:  # the server has the report: a signed receipt says so
+        properties["receipt"] = _ref("Receipt")
     return {
         "type": "object",
         "required": ["error", "detail"],
-        "properties": {"error": {"enum": reasons}, "detail": {"type": "string"}},
+        "properties": properties,
         "additionalProperties": False,
     }
 
@@ -71,7 +74,8 @@ def openapi_document() -> dict[str, Any]:
             "version": __version__,
             "description": (
                 "Every refusal is a JSON body {error, detail}; error is a reason code of "
-                "agent/protocol/errors.py. See docs/protocol.md."
+                "agent/protocol/errors.py. A replay refusal also carries the signed receipt "
+                "an acknowledgement has. See docs/protocol.md."
             ),
         },
         "paths": {
@@ -147,6 +151,7 @@ def openapi_document() -> dict[str, Any]:
                 "Envelope": schemas.ENVELOPE,
                 "Payload": payload,
                 "Ack": schemas.ACK,
+                "Receipt": schemas.RECEIPT,
                 "PolicySummary": schemas.POLICY_SUMMARY,
                 "PolicyDocument": schemas.POLICY_DOCUMENT,
                 "CommandsDocument": schemas.COMMANDS_DOCUMENT,

@@ -110,15 +110,34 @@ COMMANDS_DOCUMENT: dict[str, Any] = {
     "additionalProperties": False,
 }
 
+RECEIPT: dict[str, Any] = {
+    "type": "object",
+    "description": (
+        "document: canonical JSON {host_id, seq, report_sha256, outcome (accepted|replay), "
+        "issued_at, need_full, policy}; report_sha256 is the SHA-256 of the report's signing "
+        "input (what its signature covers); signature: Ed25519 by the server key over the "
+        "receipt domain tag and the document bytes (agent/protocol/documents.py). The agent "
+        "deletes a spooled report only on a receipt for exactly that report."
+    ),
+    "required": ["document", "signature"],
+    "properties": {"document": {"type": "string"}, "signature": {"type": "string"}},
+    "additionalProperties": False,
+}
+
 ACK: dict[str, Any] = {
     "type": "object",
-    "required": ["accepted", "stored", "need_full", "policy", "commands"],
+    "description": (
+        "stored, need_full and policy are repeated in the signed receipt, which is what the "
+        "agent acts on."
+    ),
+    "required": ["accepted", "stored", "need_full", "policy", "commands", "receipt"],
     "properties": {
         "accepted": {"type": "integer", "minimum": 1},
         "stored": {"enum": ["full", "heartbeat"]},
         "need_full": {"type": "boolean"},
         "policy": {"oneOf": [{"$ref": "#/components/schemas/PolicySummary"}, {"type": "null"}]},
         "commands": {"$ref": "#/components/schemas/CommandsDocument"},
+        "receipt": {"$ref": "#/components/schemas/Receipt"},
     },
     "additionalProperties": False,
 }
@@ -126,14 +145,18 @@ ACK: dict[str, Any] = {
 POLICY_DOCUMENT: dict[str, Any] = {
     "type": "object",
     "description": (
-        "signature: Ed25519 by the server key over the policy domain tag and the YAML bytes."
+        "document: canonical JSON {host_id, issued_at, id, version, sha256}, sha256 being "
+        "that of the yaml text; signature: Ed25519 by the server key over the policy domain "
+        "tag and the document bytes. The agent takes the policy only for its own host_id, "
+        "issued within 15 minutes of its clock and not before the policy it holds."
     ),
-    "required": ["id", "version", "sha256", "yaml", "signature"],
+    "required": ["id", "version", "sha256", "yaml", "document", "signature"],
     "properties": {
         "id": {"type": "string"},
         "version": {"type": "string"},
         "sha256": _SHA256,
         "yaml": {"type": "string"},
+        "document": {"type": "string"},
         "signature": {"type": "string"},
     },
     "additionalProperties": False,

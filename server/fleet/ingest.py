@@ -10,7 +10,9 @@ transaction that stores it.
     7. payload     bad_payload, payload_too_large
     8. store       Report (body verbatim), host state, findings, answered commands, heartbeat
                    retention; then `report_ingested` is sent (still inside the transaction);
-                   the answer names the effective policy and pending commands
+                   the answer names the effective policy and pending commands, and carries
+                   a receipt signed for exactly this report (a `replay` refusal carries one
+                   too): the agent deletes its copy only on such a receipt
 
 A refusal stores nothing, except that a seq_conflict leaves the host flagged (and audited):
 that flag is committed before the refusal is raised.
@@ -24,6 +26,7 @@ from typing import Any
 
 from django.db import transaction
 
+from agent.protocol.documents import receipt
 from agent.protocol.envelope import Envelope, decode_envelope, load_json_object, verify_envelope
 from agent.protocol.errors import ProtocolError
 from agent.protocol.payload import validate_payload
@@ -36,6 +39,7 @@ from server.fleet.models import FindingChange, Host, HostStatus, Report, ReportK
 from server.fleet.policies import effective_policy
 from server.fleet.sequence import SeqState, SeqVerdict, to_signed, to_unsigned
 from server.fleet.signals import report_ingested
+from server.lib.server_key import current_server_key
 from server.lib.storable import clean_json
 
 MAX_FUTURE = dt.timedelta(minutes=10)
@@ -52,6 +56,7 @@ class Ack:
     need_full: bool
     policy: dict[str, str] | None
     commands: dict[str, str]
+    receipt: dict[str, str]  # the same facts, signed for this report: what the agent trusts
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -60,6 +65,7 @@ class Ack:
             "need_full": self.need_full,
             "policy": self.policy,
             "commands": self.commands,
+            "receipt": self.receipt,
         }
 
 
@@ -112,7 +118,20 @@ def _refuse_seen(
             "seq_conflict", f"another report was accepted as seq {envelope.seq}; host flagged"
         )
     if verdict is SeqVerdict.SEEN or stored is not None:
-        return ProtocolError("replay", f"seq {envelope.seq} was accepted already")
+        # Signed, so that the agent may delete its copy: the server holds this report (or
+        # held it: heartbeats are pruned), and no other report under this seq.
+        signed = receipt(
+            current_server_key(),
+            host.host_id,
+            envelope.seq,
+            envelope.digest(),
+            "replay",
+            now,
+            policy=_policy_summary(host),
+        )
+        return ProtocolError(
+            "replay", f"seq {envelope.seq} was accepted already", extra={"receipt": signed}
+        )
     return ProtocolError(
         "seq_out_of_order", f"seq {envelope.seq} is older than the last 64 accepted reports"
     )
@@ -200,8 +219,24 @@ def _store(
         retention.prune_heartbeats(host, days)
     report_ingested.send(sender=Report, host=host, report=report, changes=changes)
     need_full = kind == ReportKind.HEARTBEAT and payload["state_hash"] != host.last_full_state_hash
+    policy_summary = _policy_summary(host)
+    signed = receipt(
+        current_server_key(),
+        host.host_id,
+        envelope.seq,
+        envelope.digest(),
+        "accepted",
+        now,
+        need_full=need_full,
+        policy=policy_summary,
+    )
     return Ack(
-        envelope.seq, kind.value, need_full, _policy_summary(host), signed_commands(host, now)
+        envelope.seq,
+        kind.value,
+        need_full,
+        policy_summary,
+        signed_commands(host, now),
+        signed,
     )
 
 

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agent.probes.keytext import decode_public_key, encode_public_key
 from agent.protocol.auth import check_enrollment_proof, check_request, parse_authorization
-from agent.protocol.documents import Command, commands_response, policy_response
+from agent.protocol.documents import Command, commands_response, policy_response, receipt
 from agent.protocol.envelope import decode_envelope, verify_envelope
 from agent.protocol.errors import ProtocolError
 from agent.protocol.payload import validate_payload
@@ -156,8 +156,14 @@ class FakeServer:
         if public is None:
             raise ProtocolError("unknown_host", "no such host")
         verify_envelope(envelope, public)
+        now = dt.datetime.now(dt.timezone.utc)
         if envelope.seq in state.seqs[envelope.host_id]:
-            raise ProtocolError("replay", f"seq {envelope.seq} already accepted")
+            signed = receipt(
+                state.server_key, envelope.host_id, envelope.seq, envelope.digest(), "replay", now
+            )
+            raise ProtocolError(
+                "replay", f"seq {envelope.seq} already accepted", extra={"receipt": signed}
+            )
         payload = json.loads(envelope.decoded_payload())
         validate_payload(payload)
         state.seqs[envelope.host_id].add(envelope.seq)
@@ -176,16 +182,26 @@ class FakeServer:
         }
         if state.policy is not None:
             policy_id, version, yaml_text = state.policy
-            info = policy_response(state.server_key, policy_id, version, yaml_text)
+            info = policy_response(
+                state.server_key, envelope.host_id, policy_id, version, yaml_text, now
+            )
             ack["policy"] = {k: info[k] for k in ("id", "version", "sha256")}
+        ack["receipt"] = receipt(
+            state.server_key,
+            envelope.host_id,
+            envelope.seq,
+            envelope.digest(),
+            "accepted",
+            now,
+            need_full=need_full,
+            policy=ack["policy"],
+        )
         answered = set(payload["answered_commands"])
         pending = [c for c in state.commands if c.id not in answered]
         state.commands = pending
         if pending:
             signer = state.commands_signer or state.server_key
-            ack["commands"] = commands_response(
-                signer, envelope.host_id, pending, dt.datetime.now(dt.timezone.utc)
-            )
+            ack["commands"] = commands_response(signer, envelope.host_id, pending, now)
         return 200, ack
 
     def get_policy(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, Any] | None]:
@@ -198,7 +214,9 @@ class FakeServer:
             return 204, None
         policy_id, version, yaml_text = self.state.policy
         signer = self.state.policy_signer or self.state.server_key
-        document = policy_response(signer, policy_id, version, yaml_text)
+        document = policy_response(
+            signer, host_id, policy_id, version, yaml_text, dt.datetime.now(dt.timezone.utc)
+        )
         if headers.get("if-none-match") == f'"{document["sha256"]}"':
             return 304, None
         return 200, document
@@ -247,7 +265,8 @@ def _handler_class(server: FakeServer) -> type[BaseHTTPRequestHandler]:
                     else:
                         status, document = 404, {"detail": "no such endpoint"}
             except ProtocolError as exc:
-                status, document = exc.http_status, {"error": exc.reason, "detail": exc.detail}
+                status = exc.http_status
+                document = {**exc.extra, "error": exc.reason, "detail": exc.detail}
             self._answer(status, document)
 
         def do_GET(self) -> None:

@@ -10,8 +10,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from agent.protocol.documents import verified_commands, verified_policy_yaml
-from agent.protocol.errors import REASONS
+from agent.protocol.documents import verified_commands, verified_policy
+from agent.protocol.errors import REASONS, ProtocolError
 from server.accounts.units import add_unit_path
 from server.api.reasons import ENDPOINT_REASONS
 from server.fleet.commands import create_rechecks
@@ -53,10 +53,25 @@ def test_the_policy_is_signed_by_the_key_the_agent_pinned(
     answer = response.json()
     assert (answer["id"], answer["version"]) == ("intranet-office", "2026.11")
     assert response["ETag"] == f'"{office_policy.sha256}"'
-    assert (
-        verified_policy_yaml(answer, agent.server_key)
-        == (POLICIES / "intranet-office.yaml").read_bytes()
+    signed = verified_policy(answer, agent.server_key, agent.host_id, utc_now(), None)
+    assert signed.yaml == (POLICIES / "intranet-office.yaml").read_bytes()
+    assert abs(signed.issued_at - utc_now()) < dt.timedelta(minutes=1)
+
+
+def test_the_policy_is_signed_for_the_asking_host_only(
+    client: Client, agent: SimulatedAgent, office_policy: Any, enrollment_token: str
+) -> None:
+    other = SimulatedAgent(hostname="pc-0418")
+    enrolled = client.post(
+        "/api/v1/enroll",
+        data=other.enrollment_body(enrollment_token),
+        content_type="application/json",
     )
+    other.enrolled(enrolled.json())
+    answer = get(client, POLICY_PATH, agent.authorization(POLICY_PATH)).json()
+
+    with pytest.raises(ProtocolError, match="another host"):
+        verified_policy(answer, other.server_key, other.host_id, utc_now(), None)
 
 
 def test_a_policy_the_agent_already_has_is_not_sent_again(

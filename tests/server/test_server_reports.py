@@ -14,8 +14,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.test import Client, RequestFactory
 
 from agent.protocol.canonical import canonical_json
-from agent.protocol.envelope import MAX_ENVELOPE_BYTES, encode_envelope
-from agent.protocol.errors import REASONS
+from agent.protocol.documents import verified_receipt
+from agent.protocol.envelope import MAX_ENVELOPE_BYTES, decode_envelope, encode_envelope
+from agent.protocol.errors import REASONS, ProtocolError
 from server.accounts.models import AuditEntry
 from server.api.reasons import ENDPOINT_REASONS
 from server.api.reports import reports_view
@@ -157,6 +158,35 @@ def test_a_reserialised_copy_of_an_accepted_report_is_a_replay_and_flags_nothing
     assert host_of(agent).clone_suspected_at is None
     assert not AuditEntry.objects.filter(action="host.clone_suspected").exists()
     assert bytes(Report.objects.get().envelope) == body  # the stored evidence is untouched
+
+
+def test_the_acknowledgement_carries_a_receipt_signed_for_exactly_that_report(
+    client: Client, agent: SimulatedAgent
+) -> None:
+    body = agent.envelope(agent.full_payload())
+    digest = decode_envelope(body).digest()
+
+    answer = post(client, body).json()
+
+    receipt = verified_receipt(answer, agent.server_key, agent.host_id, 1, digest)
+    assert (receipt.outcome, receipt.need_full) == ("accepted", answer["need_full"])
+    with pytest.raises(ProtocolError):
+        verified_receipt(answer, agent.server_key, agent.host_id, 2, digest)
+
+
+def test_a_replay_refusal_carries_a_receipt_for_the_copy_the_agent_holds(
+    client: Client, agent: SimulatedAgent
+) -> None:
+    body = agent.envelope(agent.full_payload())
+    post(client, body)
+    copy = json.dumps(json.loads(body), indent=1).encode()
+
+    answer = post(client, copy).json()
+
+    assert answer["error"] == "replay"
+    digest = decode_envelope(body).digest()
+    receipt = verified_receipt(answer, agent.server_key, agent.host_id, 1, digest)
+    assert receipt.outcome == "replay"
 
 
 def test_another_report_under_an_accepted_seq_flags_the_host_as_cloned(
