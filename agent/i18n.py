@@ -49,6 +49,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "已安装（{packages}），但无法判断是否运行：{reason}",
         "Installed ({packages}), but whether it runs is unknown: {reason}",
     ),
+    "software.pattern_too_slow": (
+        "无法检查：策略中的正则表达式 {pattern} 匹配超时，请修改策略",
+        "Could not be checked: the policy's regular expression {pattern} ran out of "
+        "matching time; the policy needs fixing",
+    ),
     # forbidden software
     "forbidden.none": ("未发现违规软件", "No forbidden software found"),
     "forbidden.found": ("发现违规软件：{items}", "Forbidden software found: {items}"),

@@ -1,4 +1,7 @@
-"""Evaluation: facts + policy -> findings, one finding per rule, in policy order."""
+"""Evaluation: facts + policy -> findings, one finding per rule, in policy order.
+
+Regex matching is bounded in time (agent.policy.patterns): each search, and all of one
+evaluation's searches together (MATCH_BUDGET_SECONDS)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,11 @@ from agent.evaluation.media import evaluate_media
 from agent.evaluation.software import evaluate_forbidden, evaluate_required
 from agent.facts import Inventory, ProbeResult
 from agent.policy.model import Policy
+from agent.policy.patterns import match_budget
+
+# All regex matching of one evaluation together: a pattern that slips past the loader's
+# backtracking check costs at most this, and its rules become `error`.
+MATCH_BUDGET_SECONDS = 20.0
 
 __all__ = ["CheckResult", "Finding", "Status", "Summary", "evaluate"]
 
@@ -22,6 +30,17 @@ def evaluate(
     platform: str,
     now: dt.datetime,
     probe_results: Mapping[str, Sequence[ProbeResult]] | None = None,
+) -> tuple[Finding, ...]:
+    with match_budget(MATCH_BUDGET_SECONDS):
+        return _evaluate(policy, inventory, platform, now, probe_results)
+
+
+def _evaluate(
+    policy: Policy,
+    inventory: Inventory,
+    platform: str,
+    now: dt.datetime,
+    probe_results: Mapping[str, Sequence[ProbeResult]] | None,
 ) -> tuple[Finding, ...]:
     findings: list[Finding] = []
     findings.extend(

@@ -1,8 +1,10 @@
-"""Required software (installed *and* running) and forbidden software."""
+"""Required software (installed *and* running) and forbidden software.
+
+Patterns match with a time limit (agent.policy.patterns): a rule whose pattern runs out of
+time is `error`, could not be checked."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from pathlib import PurePath, PureWindowsPath
 
@@ -14,9 +16,11 @@ from agent.policy.model import (
     Category,
     ForbiddenSoftwareRule,
     RequiredSoftwareRule,
+    Rule,
     RunRequirement,
     SoftwareMatcher,
 )
+from agent.policy.patterns import MatchTimeoutError, Pattern
 
 CATEGORY = Category.SOFTWARE
 
@@ -41,13 +45,13 @@ def _exe_name(exe: str) -> str:
     return PureWindowsPath(exe).name if "\\" in exe else PurePath(exe).name
 
 
-def process_matches(pattern: re.Pattern[str], process: Process) -> bool:
+def process_matches(pattern: Pattern, process: Process) -> bool:
     return bool(
         pattern.search(process.name) or (process.exe and pattern.search(_exe_name(process.exe)))
     )
 
 
-def service_matches(pattern: re.Pattern[str], service: Service) -> bool:
+def service_matches(pattern: Pattern, service: Service) -> bool:
     return bool(pattern.search(service.name) or pattern.search(service.display_name))
 
 
@@ -108,7 +112,27 @@ def _running_check(
     return (None if unknown_sources else True), evidence, [], reason
 
 
+def _too_slow(rule: Rule, exc: MatchTimeoutError) -> Finding:
+    """A pattern ran out of matching time: the rule could not be checked (never a pass)."""
+    message = text("software.pattern_too_slow", pattern=exc.pattern)
+    return Finding.of(rule, CATEGORY, Status.ERROR, message, {"pattern": exc.pattern})
+
+
 def evaluate_required(rule: RequiredSoftwareRule, inventory: Inventory, platform: str) -> Finding:
+    try:
+        return _evaluate_required(rule, inventory, platform)
+    except MatchTimeoutError as exc:
+        return _too_slow(rule, exc)
+
+
+def evaluate_forbidden(rule: ForbiddenSoftwareRule, inventory: Inventory, platform: str) -> Finding:
+    try:
+        return _evaluate_forbidden(rule, inventory, platform)
+    except MatchTimeoutError as exc:
+        return _too_slow(rule, exc)
+
+
+def _evaluate_required(rule: RequiredSoftwareRule, inventory: Inventory, platform: str) -> Finding:
     skipped = not_applicable_here(rule, CATEGORY, platform)
     if skipped:
         return skipped
@@ -140,7 +164,9 @@ def evaluate_required(rule: RequiredSoftwareRule, inventory: Inventory, platform
     return Finding.of(rule, CATEGORY, Status.PASS, text("required.ok", packages=names), evidence)
 
 
-def evaluate_forbidden(rule: ForbiddenSoftwareRule, inventory: Inventory, platform: str) -> Finding:
+def _evaluate_forbidden(
+    rule: ForbiddenSoftwareRule, inventory: Inventory, platform: str
+) -> Finding:
     skipped = not_applicable_here(rule, CATEGORY, platform)
     if skipped:
         return skipped

@@ -5,8 +5,9 @@ Three passes, each reporting all it finds instead of stopping at the first:
 1. YAML (`yaml_positions`): syntax, a single document, duplicate keys, plain values only.
 2. Structure (`schema`): the JSON Schema that editors use too; unknown keys, types, enums,
    missing keys, empty lists, keys that belong to another kind of check.
-3. Meaning (here): what a schema cannot say. Regexes compile, rule ids and probe ids are
-   unique, networks, hosts, URLs and responder keys parse, durations are in range.
+3. Meaning (here): what a schema cannot say. Regexes compile and cannot backtrack
+   catastrophically, rule ids and probe ids are unique, networks, hosts, URLs and responder
+   keys parse, durations are in range.
 
 Pass 3 skips every part where pass 1 or 2 found a problem, so it never trips over a value of
 the wrong type, yet still reports on the rest of the file. When a check in pass 3 fails it
@@ -24,11 +25,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import regex
+
 from agent import i18n
 from agent.errors import PolicyError, PolicyProblem
 from agent.i18n import LocalText
 from agent.platforms.usb_classes import normalise_hex_id
 from agent.policy import yaml_positions
+from agent.policy.backtracking import catastrophic_backtracking
 from agent.policy.durations import format_duration, parse_duration
 from agent.policy.model import (
     AssetRule,
@@ -51,6 +55,7 @@ from agent.policy.model import (
     Severity,
     SoftwareMatcher,
 )
+from agent.policy.patterns import Pattern
 from agent.policy.schema import policy_schema, schema_findings
 from agent.policy.yaml_positions import Finding, YamlDocument, local_kind_of, problem, read_yaml
 from agent.probes.keytext import decode_public_key
@@ -82,7 +87,7 @@ _MATCHER_KEYS = ("name", "publisher", "version")
 _MIN_INTERVAL_SECONDS = 60
 _HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)", re.IGNORECASE)
 # Stand-ins for values that failed a check (see the module docstring).
-_NEVER_MATCHES = re.compile(r"(?!)")
+_NEVER_MATCHES = Pattern(r"(?!)")
 _NO_NETWORK = ipaddress.ip_network("0.0.0.0/32")
 
 
@@ -389,12 +394,19 @@ class _PolicyBuilder:
 
     # --- values: each records what is wrong and returns a stand-in ----------------------
 
-    def _regex(self, path: PathKey, text: str) -> re.Pattern[str]:
+    def _regex(self, path: PathKey, text: str) -> Pattern:
+        """Valid as a Python regex, free of the catastrophic shapes, compiled to match with
+        a time limit (agent.policy.backtracking, agent.policy.patterns)."""
         try:
-            return re.compile(text, re.IGNORECASE)
-        except re.error as exc:
+            re.compile(text, re.IGNORECASE)
+            danger = catastrophic_backtracking(text)
+            if danger is None:
+                return Pattern(text)
+        except (re.error, regex.error, RecursionError) as exc:
             self._find(path, f"invalid regular expression '{text}': {exc}")
             return _NEVER_MATCHES
+        self._find(path, f"regular expression '{text}' can backtrack catastrophically: {danger}")
+        return _NEVER_MATCHES
 
     def _duration(self, path: PathKey, text: str) -> int:
         return self._seconds(path, text, minimum=0)

@@ -1,4 +1,5 @@
-"""A policy after validation: typed, frozen, regexes compiled, networks parsed.
+"""A policy after validation: typed, frozen, regexes compiled (time-limited, see
+agent.policy.patterns), networks parsed.
 
 The loader (`agent.policy.loader`) is the only way to build one from YAML; by the time a
 `Policy` exists every regex compiles, every rule id is unique and every network parses, so the
@@ -9,11 +10,11 @@ from __future__ import annotations
 
 import enum
 import ipaddress
-import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 from agent.i18n import LocalText
+from agent.policy.patterns import Pattern
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -51,9 +52,9 @@ class Rule:
 class SoftwareMatcher:
     """All given patterns must match (regex search, case-insensitive)."""
 
-    name: re.Pattern[str] | None = None
-    publisher: re.Pattern[str] | None = None
-    version: re.Pattern[str] | None = None
+    name: Pattern | None = None
+    publisher: Pattern | None = None
+    version: Pattern | None = None
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,8 @@ class RunRequirement:
     pattern; `all` needs every listed pattern to match something running.
     """
 
-    processes: tuple[re.Pattern[str], ...] = ()
-    services: tuple[re.Pattern[str], ...] = ()
+    processes: tuple[Pattern, ...] = ()
+    services: tuple[Pattern, ...] = ()
     mode: Literal["any", "all"] = "any"
 
 
@@ -78,7 +79,7 @@ class RequiredSoftwareRule(Rule):
 @dataclass(frozen=True)
 class ForbiddenSoftwareRule(Rule):
     match: tuple[SoftwareMatcher, ...] = ()  # violation if any matcher matches a package
-    processes: tuple[re.Pattern[str], ...] = ()  # portable tools are never "installed"
+    processes: tuple[Pattern, ...] = ()  # portable tools are never "installed"
 
 
 class MediaMode(str, enum.Enum):

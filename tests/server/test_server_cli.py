@@ -373,3 +373,21 @@ def test_policy_add_refuses_a_policy_over_the_size_agents_accept(
     assert "a policy is at most 512 KiB" in completed.stderr
     with database(data_dir) as db:
         assert db.execute("SELECT count(*) FROM fleet_policy").fetchone()[0] == 0
+
+
+def test_policy_add_refuses_a_regex_that_backtracks_catastrophically(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    redos = tmp_path / "redos.yaml"
+    redos.write_text(
+        'id: redos\nversion: "1"\ntitle: {zh: 正则, en: Regex}\n'
+        "forbidden_software:\n  - id: no-redos\n    severity: high\n"
+        "    title: {zh: 禁止, en: Forbidden}\n    match: {name: '^(\\S*?-?)*\\d$'}\n",
+        encoding="utf-8",
+    )
+
+    completed = run_server(data_dir, "policy", "add", str(redos), "--unit", UNIT)
+
+    assert completed.returncode == 2, completed.stdout
+    assert "redos.yaml:8: forbidden_software[0].match.name:" in completed.stderr
+    assert "can backtrack catastrophically" in completed.stderr
