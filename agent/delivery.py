@@ -43,11 +43,12 @@ from agent.protocol.envelope import decode_envelope, format_time
 from agent.protocol.errors import ProtocolError
 from agent.spool import Spool, SpoolEntry
 from agent.state import Enrollment, PolicyInfo, StateDir
-from agent.transport import Outcome, Transport, TransportError, post_report
+from agent.transport import Answer, Outcome, Transport, TransportError, post_report
 
 log = logging.getLogger(__name__)
 
 POLICY_PATH = "/api/v1/policy"
+COMMANDS_PATH = "/api/v1/commands"
 
 
 def utc_now() -> dt.datetime:
@@ -183,24 +184,43 @@ class Courier:
 
     # --- the policy ----------------------------------------------------------------------------
 
+    def _signed_get(self, path: str, headers: dict[str, str]) -> Answer:
+        """GET `path` with this host's signed Authorization header; TransportError when the
+        server cannot be reached."""
+        authorization = request_authorization(
+            self.private_key,
+            self.enrollment.host_id,
+            "GET",
+            self.transport.signed_path(path),
+            self.clock(),
+        )
+        return self.transport.request(
+            "GET", path, headers={**headers, "Authorization": authorization}
+        )
+
+    def fetch_commands(self) -> list[Command]:
+        """The host's pending commands not executed yet, verified; [] when the server cannot
+        be asked or its answer is not trustworthy (they come again with the next ack)."""
+        try:
+            answer = self._signed_get(COMMANDS_PATH, {})
+        except TransportError as exc:
+            log.warning("commands not fetched: %s", exc)
+            return []
+        document = answer.json_object() if answer.status == 200 else None
+        if document is None:
+            log.warning("commands not fetched: HTTP %d", answer.status)
+            return []
+        known = set(self.state.executed_commands())
+        return [c for c in self._verified_commands(document) if c.id not in known]
+
     def fetch_policy(self) -> bool:
         """GET the assigned policy; True when a new, verified, valid policy was stored."""
         stored = self.state.load_policy_info()
-        headers = {
-            "Authorization": request_authorization(
-                self.private_key,
-                self.enrollment.host_id,
-                "GET",
-                self.transport.signed_path(POLICY_PATH),
-                self.clock(),
-            )
-        }
-        if stored is not None:
-            headers["If-None-Match"] = f'"{stored.sha256}"'
+        headers = {} if stored is None else {"If-None-Match": f'"{stored.sha256}"'}
         try:
-            answer = self.transport.request("GET", POLICY_PATH, headers=headers)
+            answer = self._signed_get(POLICY_PATH, headers)
         except TransportError as exc:
-            log.warning("policy not fetched, will try after the next acknowledgement: %s", exc)
+            log.warning("policy not fetched; going on with the one held: %s", exc)
             return False
         if answer.status == 304:
             return False

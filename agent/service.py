@@ -1,10 +1,13 @@
-"""One service cycle in-process: check, sign, spool, deliver, follow the server.
+"""One service cycle in-process: learn what the server asks, check, sign, spool, deliver,
+follow the server.
 
 `Agent` holds an enrolled agent's working parts (one HTTP client, one platform adapter, the
 policy parsed only when its bytes change) and keeps nothing of a cycle once it is spooled.
 `custos-agent send` runs one `cycle` (or only a `flush`) and exits; that is also the worker
-that `custos-agent run` starts for each cycle (agent.supervisor). When the server sends a
-new policy or a "recheck" command, a check follows at once, in the same cycle.
+that `custos-agent run` starts for each cycle (agent.supervisor). A cycle fetches the
+assigned policy and pending commands before it evaluates (a broken policy cannot keep its
+fix out); when an acknowledgement names yet another policy or a "recheck" command, a check
+follows at once, in the same cycle.
 """
 
 from __future__ import annotations
@@ -125,9 +128,32 @@ class Agent:
     def flush(self, should_stop: Callable[[], bool] = lambda: False) -> FlushResult:
         return self.courier.flush(should_stop)
 
+    def prepare(self) -> list[Command]:
+        """Fetch the assigned policy and the pending commands BEFORE evaluating: a fixed
+        policy or a command reaches this agent even when the policy it holds cannot be
+        evaluated. When the server cannot be asked, the cycle goes on with the stored policy."""
+        if self.courier.fetch_policy() and self.config.policy_file is not None:
+            log.warning(
+                "the server assigned a new policy, but the config's policy %s takes precedence",
+                self.config.policy_file,
+            )
+        return self.courier.fetch_commands()
+
     def cycle(self, trigger: str, should_stop: Callable[[], bool] = lambda: False) -> FlushResult:
-        """Check, deliver, then follow what the server asked for (a new policy, rechecks)."""
-        self.check(trigger)
+        """Fetch policy and commands, check (answering the commands), deliver, then follow
+        what the acknowledgements ask for (a newer policy, more rechecks)."""
+        commands = self.prepare()
+        try:
+            self.check(trigger, commands)
+        except PolicyError as exc:
+            if self.config.policy_file is not None or not self.state.policy_path.is_file():
+                raise  # the operator's own policy (or the bundled one): exit 2, say why
+            # The server's policy is unusable (an older agent accepted it): deliver what
+            # waits and retry after a back-off; the server can send a fixed one.
+            log.error("the server's policy is unusable, no check this cycle:\n%s", exc)
+            result = self.flush(should_stop)
+            result.failed, result.failure = True, f"the server's policy is unusable: {exc}"
+            return result
         result = self.flush(should_stop)
         delivered, rejected = result.delivered, result.rejected
         for _ in range(MAX_FOLLOW_UPS):

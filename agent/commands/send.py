@@ -7,7 +7,8 @@
                      failure, and the policy's schedule
 
 Exit status: 0 when the spool is empty afterwards, 1 when reports remain (the server could
-not be reached, or answered with a server error), 2 when not enrolled or the policy is
+not be reached, or answered with a server error) or the server-assigned policy is unusable
+(the next cycle fetches its fix first), 2 when not enrolled or the config's policy is
 unusable. SIGTERM or SIGINT lets the current step finish (a report is spooled whole) and
 stops delivering.
 """
@@ -70,7 +71,7 @@ def run_send(args: argparse.Namespace) -> int:
         )
         if result.failed:
             print(f"custos-agent: delivery stopped: {result.failure}", file=sys.stderr)
-    return EXIT_OK if result.remaining == 0 else EXIT_WAITING
+    return EXIT_OK if result.remaining == 0 and not result.failed else EXIT_WAITING
 
 
 def result_json(result: FlushResult, schedule: tuple[float, float] | None) -> dict[str, object]:

@@ -61,6 +61,7 @@ class FakeState:
     commands: list[Command] = field(default_factory=list)
     commands_signer: Ed25519PrivateKey | None = None
     delay_seconds: float = 0.0
+    fail_policy_gets: bool = False  # answer GET /api/v1/policy with 503
 
 
 class FakeServer:
@@ -204,12 +205,24 @@ class FakeServer:
             ack["commands"] = commands_response(signer, envelope.host_id, pending, now)
         return 200, ack
 
-    def get_policy(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, Any] | None]:
+    def _signed_host(self, path: str, headers: dict[str, str]) -> str:
         host_id, stamp, signature = parse_authorization(headers.get("authorization", ""))
         public = self.state.hosts.get(host_id)
         if public is None:
             raise ProtocolError("unknown_host", "no such host")
         check_request(public, "GET", path, stamp, signature, dt.datetime.now(dt.timezone.utc))
+        return host_id
+
+    def get_commands(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        host_id = self._signed_host(path, headers)
+        signer = self.state.commands_signer or self.state.server_key
+        now = dt.datetime.now(dt.timezone.utc)
+        return 200, commands_response(signer, host_id, list(self.state.commands), now)
+
+    def get_policy(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, Any] | None]:
+        host_id = self._signed_host(path, headers)
+        if self.state.fail_policy_gets:
+            return 503, {"oops": "maintenance"}
         if self.state.policy is None:
             return 204, None
         policy_id, version, yaml_text = self.state.policy
@@ -262,6 +275,8 @@ def _handler_class(server: FakeServer) -> type[BaseHTTPRequestHandler]:
                         status, document = server.report(body)
                     elif method == "GET" and self.path == "/api/v1/policy":
                         status, document = server.get_policy(self.path, headers)
+                    elif method == "GET" and self.path == "/api/v1/commands":
+                        status, document = server.get_commands(self.path, headers)
                     else:
                         status, document = 404, {"detail": "no such endpoint"}
             except ProtocolError as exc:

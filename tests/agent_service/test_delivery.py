@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from agent.delivery import POLICY_PATH
 from agent.policy.loader import load_policy_bytes
 from agent.service import Agent
 from agent.state import PolicyInfo, StateDir
@@ -129,7 +130,7 @@ def server_policy_agent(enrolled: AgentSetup) -> Iterator[Agent]:
     opened.close()
 
 
-def test_a_new_server_policy_is_verified_stored_and_checked_against(
+def test_a_new_server_policy_is_fetched_verified_and_stored_before_the_check(
     server_policy_agent: Agent, server: FakeServer
 ) -> None:
     agent = server_policy_agent
@@ -138,17 +139,72 @@ def test_a_new_server_policy_is_verified_stored_and_checked_against(
     assert agent.state.policy_path.read_text(encoding="utf-8") == SERVER_POLICY
     info = agent.state.load_policy_info()
     assert info is not None and (info.id, info.version) == ("from-server", "2026.12")
-    # the new policy is checked at once
+    # the check already uses it: the policy is fetched before evaluating
     assert [(r.payload["trigger"], r.payload["policy"]["id"]) for r in server.state.reports] == [
-        ("startup", "service-test"),
-        ("policy", "from-server"),
+        ("startup", "from-server"),
     ]
-    gets = [headers for method, path, headers in server.state.requests if method == "GET"]
+    gets = [headers for method, path, headers in server.state.requests if path == POLICY_PATH]
     assert len(gets) == 1
     assert gets[0]["authorization"].startswith("Custos host_id=h_")
     assert gets[0]["if-none-match"] == f'"{hashlib.sha256(SERVICE_POLICY.encode()).hexdigest()}"'
     agent.cycle("schedule")
-    assert len([r for r in server.state.requests if r[0] == "GET"]) == 1  # hash unchanged
+    again = [headers for method, path, headers in server.state.requests if path == POLICY_PATH]
+    assert again[-1]["if-none-match"] == f'"{hashlib.sha256(SERVER_POLICY.encode()).hexdigest()}"'
+    assert [r.payload["policy"]["id"] for r in server.state.reports] == ["from-server"] * 2
+
+
+REDOS_POLICY = SERVICE_POLICY.replace(
+    "asset:",
+    "forbidden_software:\n"
+    "  - id: redos\n"
+    "    severity: high\n"
+    "    title: {zh: 正则, en: Regex}\n"
+    "    match: {name: '^(\\S*?-?)*\\d$'}\n"
+    "asset:",
+)
+
+
+def hold_unusable_server_policy(agent: Agent) -> None:
+    """The state an older agent left: a server policy today's loader refuses."""
+    data = REDOS_POLICY.encode()
+    info = PolicyInfo("service-test", "redos", hashlib.sha256(data).hexdigest())
+    agent.state.store_policy(data, info)
+
+
+def test_a_cycle_whose_policy_fetch_fails_checks_with_the_stored_policy(
+    server_policy_agent: Agent, server: FakeServer
+) -> None:
+    server.set_policy("from-server", "2026.12", SERVER_POLICY)
+    server.state.fail_policy_gets = True
+
+    result = server_policy_agent.cycle("schedule")
+
+    assert (result.delivered, result.failed) == (1, False)
+    assert [r.payload["policy"]["id"] for r in server.state.reports] == ["service-test"]
+
+
+def test_a_fixed_policy_reaches_an_agent_whose_policy_cannot_be_evaluated(
+    server_policy_agent: Agent, server: FakeServer
+) -> None:
+    hold_unusable_server_policy(server_policy_agent)
+    server.set_policy("from-server", "2026.12", SERVER_POLICY)
+
+    result = server_policy_agent.cycle("schedule")
+
+    assert (result.delivered, result.failed) == (1, False)
+    assert [r.payload["policy"]["id"] for r in server.state.reports] == ["from-server"]
+
+
+def test_an_unusable_server_policy_costs_a_cycle_not_the_service(
+    server_policy_agent: Agent, server: FakeServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    hold_unusable_server_policy(server_policy_agent)
+
+    result = server_policy_agent.cycle("schedule")  # no fix on the server yet
+
+    assert result.failed and "the server's policy is unusable" in result.failure
+    assert server.state.reports == []
+    assert "backtrack catastrophically" in caplog.text
 
 
 def test_a_policy_signed_by_another_key_is_refused(
@@ -182,7 +238,7 @@ def test_a_recheck_command_runs_once_and_is_answered(agent: Agent, server: FakeS
     triggers = [
         (r.payload["trigger"], r.payload["answered_commands"]) for r in server.state.reports
     ]
-    assert triggers == [("startup", []), ("command", ["cmd-7"]), ("schedule", [])]
+    assert triggers == [("startup", ["cmd-7"]), ("schedule", [])]  # fetched before the check
     assert set(json.loads(agent.state.commands_path.read_text())) == {"cmd-7"}
 
 

@@ -29,6 +29,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from agent.protocol.canonical import sha256_hex
 from agent.protocol.envelope import Envelope, decode_envelope, verify_envelope
 from tests.conftest import agent_argv, agent_env
 from tests.server.processes import ROOT, server_argv, server_env
@@ -264,6 +265,22 @@ class AgentProcess:
 
     def argv(self, *args: str) -> list[str]:
         return agent_argv("--config", str(self.config), *args)
+
+    def hold_server_policy(self, yaml_text: str, version: str = "1") -> None:
+        """Run on a server-assigned policy already held (state dir policy.yaml), with no
+        local policy in the config: what a deployed agent looks like. The text is stored as
+        it is, unchecked, as an older agent could have accepted it."""
+        self.config.write_text(
+            self.config.read_text(encoding="utf-8").replace(f"policy: {self.policy}\n", ""),
+            encoding="utf-8",
+        )
+        self.state.mkdir(parents=True, exist_ok=True)
+        data = yaml_text.encode("utf-8")
+        (self.state / "policy.yaml").write_bytes(data)
+        policy_id = re.search(r"^id: (\S+)$", yaml_text, re.MULTILINE)
+        assert policy_id is not None
+        info = {"id": policy_id.group(1), "version": version, "sha256": sha256_hex(data)}
+        (self.state / "policy.json").write_text(json.dumps(info), encoding="utf-8")
 
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from agent.protocol.canonical import sha256_hex
 from tests.e2e.helpers import E2E_POLICY, UNIT, AgentProcess, ServerProcess
 from tests.e2e.mitm import Exchange, honest, man_in_the_middle
 
@@ -18,21 +17,6 @@ pytestmark = [pytest.mark.server, pytest.mark.slow]
 OTHER_UNIT = "浙江省/杭州市/西湖区/另一个办"
 REPORTS = "/api/v1/reports"
 POLICY = "/api/v1/policy"
-
-
-def seed_server_policy(agent: AgentProcess, yaml_text: str) -> None:
-    """Make `agent` run on a server-assigned policy it already holds (state dir policy.yaml),
-    with no local policy in its config: what a deployed agent looks like."""
-    agent.config.write_text(
-        agent.config.read_text(encoding="utf-8").replace(f"policy: {agent.policy}\n", ""),
-        encoding="utf-8",
-    )
-    agent.state.mkdir(parents=True, exist_ok=True)
-    data = yaml_text.encode("utf-8")
-    (agent.state / "policy.yaml").write_bytes(data)
-    policy_id = yaml_text.split("id: ", 1)[1].split("\n", 1)[0]
-    info = {"id": policy_id, "version": "1", "sha256": sha256_hex(data)}
-    (agent.state / "policy.json").write_text(json.dumps(info), encoding="utf-8")
 
 
 def named_policy(tmp_path: Path, policy_id: str) -> Path:
@@ -104,7 +88,7 @@ def test_a_policy_signed_for_one_host_is_refused_by_another(
     with man_in_the_middle(server.port) as mitm:
         host_a, host_b = make_agent("pc-a"), make_agent("pc-b")
         for agent in (host_a, host_b):
-            seed_server_policy(agent, E2E_POLICY)
+            agent.hold_server_policy(E2E_POLICY)
         host_a.enroll(mitm.url, server.token(uses=1))
         token_b = server.cli("token", "create", "--unit", OTHER_UNIT).stdout.strip()
         host_b.enroll(mitm.url, token_b)
