@@ -8,14 +8,15 @@ only the watchers (agent.triggers) and the schedule, about 20 MB, flat however l
 Each cycle runs `custos-agent send --format json` as a child process (a `WorkerRunner`
 cycle), which checks, signs, spools, delivers, follows the server's policy and commands,
 prints what happened as one JSON object, and exits, giving all its memory back. A worker
-that crashes or hangs costs one cycle, not the service: it is killed after
-`WORKER_TIMEOUT` seconds and the next cycle runs in a fresh process.
+that crashes or hangs costs one cycle, not the service: after `WORKER_TIMEOUT` seconds it
+gets SIGTERM, after `KILL_GRACE` more SIGKILL, and the next cycle runs in a fresh process.
 
 `ServiceLoop` is the scheduling itself, independent of where a cycle runs: a check at
 start, then on the policy's schedule (interval plus a random jitter, or
 `check_interval_override`), and at once when a trigger fires. A failed delivery is retried
 with backoff (a worker that only flushes the spool) while triggers are still served. A stop
-request (SIGTERM, SIGINT) is passed on to a running worker, which finishes its step; then
+request (SIGTERM, SIGINT) is passed on to a running worker, which finishes its step, or is
+killed after `STOP_GRACE` seconds (a worker stuck in C code never sees the signal); then
 the loop returns. In tests, `agent.service.Agent` runs the same loop in-process.
 """
 
@@ -42,7 +43,12 @@ from agent.triggers import TriggerHub
 log = logging.getLogger(__name__)
 
 WORKER_TIMEOUT = 900.0  # a cycle that takes longer is stuck: probes and collectors are bounded
-STOP_GRACE = 45.0  # after passing a stop on, how long a worker may take to finish its step
+# After SIGTERM (a stop passed on, or an overrun), how long a worker may take to finish its
+# step before SIGKILL. Short: a worker stuck in C code (a regex, a hung library call) never
+# runs its handler, and a kill costs nothing durable (spool writes are atomic, a report in
+# flight is sent again and answered `replay`).
+STOP_GRACE = 5.0
+KILL_GRACE = 5.0
 EXIT_UNUSABLE = 2  # the worker's status when not enrolled or the policy is unusable
 # When several triggers fired together, the report names the most telling one.
 TRIGGER_PRIORITY = ("media", "network", "software", "command", "policy", "schedule")
@@ -134,11 +140,13 @@ class WorkerRunner:
         stop_grace: float = STOP_GRACE,
         command: list[str] | None = None,
         contain: WorkerContainment | None = None,
+        kill_grace: float = KILL_GRACE,
     ) -> None:
         self.config = config
         self.contain = contain
         self.timeout = timeout
         self.stop_grace = stop_grace
+        self.kill_grace = kill_grace
         self.command = command or worker_command(config, verbose)
         self._schedule: tuple[float, float] | None = None  # the last worker's, if any
 
@@ -184,28 +192,39 @@ class WorkerRunner:
     def _wait(
         self, process: subprocess.Popen[bytes], started: float, should_stop: Callable[[], bool]
     ) -> int:
-        """Wait for the worker, passing a stop request on once; kill it when it overruns
-        its time (or the grace after a stop). Its output is small: the pipe cannot fill."""
-        stop_sent_at: float | None = None
+        """Wait for the worker. A stop request, or an overrun of its time, is passed on as
+        SIGTERM once (the worker finishes its step); a worker still running after the grace
+        is killed with SIGKILL. Its output is small: the pipe cannot fill."""
+        asked_at: float | None = None
+        grace, why = 0.0, ""
         while True:
             try:
-                return process.wait(timeout=0.2)
+                status = process.wait(timeout=0.2)
             except subprocess.TimeoutExpired:
-                pass
+                status = None
             now = time.monotonic()
-            if stop_sent_at is None and should_stop():
-                stop_sent_at = now
-                # SIGTERM lets the worker finish its step; on Windows this is TerminateProcess,
-                # which durable spool writes survive as they survive a power cut.
-                process.send_signal(signal.SIGTERM)
-            if now - started > self.timeout or (
-                stop_sent_at is not None and now - stop_sent_at > self.stop_grace
-            ):
+            if status is not None:
+                if why and status < 0:  # ended by the SIGTERM, before finishing its step
+                    raise WorkerError(
+                        f"the cycle's worker was stopped after {now - started:.0f} s ({why})",
+                        status,
+                    )
+                return status
+            if asked_at is None:
+                if should_stop():
+                    grace, why = self.stop_grace, "it did not stop when asked"
+                elif now - started > self.timeout:
+                    grace, why = self.kill_grace, "it overran"
+                if why:
+                    asked_at = now
+                    # On Windows this is TerminateProcess, which durable spool writes
+                    # survive as they survive a power cut.
+                    process.send_signal(signal.SIGTERM)
+            elif now - asked_at > grace:
                 process.kill()
                 process.wait()
                 raise WorkerError(
-                    f"the cycle's worker was killed after {now - started:.0f} s "
-                    + ("(it did not stop when asked)" if stop_sent_at else "(it overran)")
+                    f"the cycle's worker was killed after {now - started:.0f} s ({why})"
                 )
 
 

@@ -134,6 +134,58 @@ def test_a_hung_worker_is_killed_after_its_timeout(enrolled: AgentSetup) -> None
     assert not [p for p in psutil.Process().children() if "time.sleep(60)" in p.cmdline()]
 
 
+# Like the real worker: SIGTERM only sets a flag, read between steps. Stuck in `re`, the
+# handler runs but the match goes on: the process ignores SIGTERM in effect.
+SPINS_IN_A_REGEX = (
+    "import re, signal, sys\n"
+    "from pathlib import Path\n"
+    "def asked(*_):\n"
+    "    Path(sys.argv[1]).write_text('asked')\n"
+    "signal.signal(signal.SIGTERM, asked)\n"
+    "re.match(r'^(\\S*?-?)*\\d$', 'a' * 40 + 'x')\n"
+)
+
+
+def test_an_overrunning_worker_gets_sigterm_first_then_sigkill_after_a_short_grace(
+    enrolled: AgentSetup, tmp_path: Path
+) -> None:
+    asked = tmp_path / "asked"
+    code = (
+        "import signal, sys, time\n"
+        "from pathlib import Path\n"
+        "signal.signal(signal.SIGTERM, lambda *_: Path(sys.argv[1]).write_text('asked'))\n"
+        "time.sleep(60)\n"
+        "time.sleep(60)\n"
+    )
+    runner = WorkerRunner(enrolled.config(), command=[*stand_in(code), str(asked)], timeout=1.0)
+    runner.kill_grace = 1.0
+    started = time.monotonic()
+
+    with pytest.raises(WorkerError, match="overran"):
+        runner.flush(NEVER)
+
+    assert asked.read_text() == "asked"  # SIGTERM came first
+    assert time.monotonic() - started < 10
+    assert not [p for p in psutil.Process().children() if "time.sleep(60)" in p.cmdline()]
+
+
+def test_the_service_stops_while_its_worker_spins_in_a_regex(
+    enrolled: AgentSetup, tmp_path: Path
+) -> None:
+    asked = tmp_path / "asked"
+    hub = TriggerHub()
+    runner = WorkerRunner(enrolled.config(), command=[*stand_in(SPINS_IN_A_REGEX), str(asked)])
+    loop = ServiceLoop(runner, hub)
+    threading.Timer(1.0, hub.request_stop).start()
+    started = time.monotonic()
+
+    assert loop.run() == 0
+
+    assert time.monotonic() - started < 15  # the default grace, not the regex's centuries
+    assert asked.exists()  # it was asked; its handler ran, and the regex went on
+    assert not [p for p in psutil.Process().children() if "re.match" in " ".join(p.cmdline())]
+
+
 @pytest.mark.parametrize(
     ("code", "message"),
     [
