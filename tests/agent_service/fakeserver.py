@@ -62,6 +62,7 @@ class FakeState:
     commands_signer: Ed25519PrivateKey | None = None
     delay_seconds: float = 0.0
     fail_policy_gets: bool = False  # answer GET /api/v1/policy with 503
+    policy_issued_shift: dt.timedelta = dt.timedelta(0)  # sign the policy as issued then
 
 
 class FakeServer:
@@ -227,9 +228,8 @@ class FakeServer:
             return 204, None
         policy_id, version, yaml_text = self.state.policy
         signer = self.state.policy_signer or self.state.server_key
-        document = policy_response(
-            signer, host_id, policy_id, version, yaml_text, dt.datetime.now(dt.timezone.utc)
-        )
+        issued = dt.datetime.now(dt.timezone.utc) + self.state.policy_issued_shift
+        document = policy_response(signer, host_id, policy_id, version, yaml_text, issued)
         if headers.get("if-none-match") == f'"{document["sha256"]}"':
             return 304, None
         return 200, document

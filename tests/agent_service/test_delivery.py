@@ -3,6 +3,7 @@ retries, refusals, replays, need_full, server policies and signed commands."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -218,6 +219,22 @@ def test_a_policy_signed_by_another_key_is_refused(
     info = server_policy_agent.state.load_policy_info()
     assert info is not None and info.id == "service-test"
     assert "server policy refused, not applied: bad_server_signature" in caplog.text
+
+
+def test_a_policy_signed_before_the_one_held_is_refused_as_a_rollback(
+    server_policy_agent: Agent, server: FakeServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.set_policy("from-server", "2026.12", SERVER_POLICY)
+    server_policy_agent.cycle("startup")  # holds from-server, issued now
+    caplog.set_level(logging.ERROR)
+    server.set_policy("older", "2026.11", SERVER_POLICY.replace("from-server", "older"))
+    server.state.policy_issued_shift = -dt.timedelta(minutes=5)  # within the age window
+
+    server_policy_agent.cycle("schedule")
+
+    info = server_policy_agent.state.load_policy_info()
+    assert info is not None and info.id == "from-server"
+    assert "rollback" in caplog.text
 
 
 def test_a_signed_but_invalid_policy_is_refused(
