@@ -414,6 +414,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "a policy is a mapping of keys (id, version, title, ...), not {kind}",
     ),
     "policy.unreadable": ("无法读取文件：{reason}", "cannot read the file: {reason}"),
+    "policy.too_large": (
+        "文件有 {size} 字节，策略最大 {limit} KiB",
+        "the file is {size} bytes; a policy is at most {limit} KiB",
+    ),
 }
 
 

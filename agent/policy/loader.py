@@ -104,10 +104,9 @@ def load_policy(path: Path) -> Policy:
 def load_policy_bytes(data: bytes, source: str) -> Policy:
     """The policy in `data`; `source` names the file in messages and in `Policy.source`."""
     if len(data) > MAX_POLICY_BYTES:
-        reason = (
-            f"the file is {len(data)} bytes; a policy is at most {MAX_POLICY_BYTES // 1024} KiB"
-        )
-        raise PolicyError([PolicyProblem(source, 0, "", reason)])
+        limit = MAX_POLICY_BYTES // 1024
+        reason = i18n.text("policy.too_large", size=len(data), limit=limit)
+        raise PolicyError([problem(source, 0, reason)])
     document = read_yaml(data, source)
     if document.data is None:
         raise PolicyError([problem(source, 1, i18n.text("policy.empty"))])
