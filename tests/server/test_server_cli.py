@@ -371,8 +371,10 @@ def test_policy_add_refuses_a_policy_over_the_size_agents_accept(
     assert completed.returncode == 2
     assert "huge.yaml: <document>: the file is" in completed.stderr
     assert "a policy is at most 512 KiB" in completed.stderr
+    digest = hashlib.sha256(huge.read_bytes()).hexdigest()
     with database(data_dir) as db:
-        assert db.execute("SELECT count(*) FROM fleet_policy").fetchone()[0] == 0
+        stored = db.execute("SELECT count(*) FROM fleet_policy WHERE sha256 = ?", [digest])
+        assert stored.fetchone()[0] == 0
 
 
 def test_policy_add_refuses_a_regex_that_backtracks_catastrophically(
