@@ -92,6 +92,8 @@ MIDDLEWARE = [
     "server.lib.csp.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Before any view reads a parameter: a NUL would reach PostgreSQL and end as a 500.
+    "server.dashboard.nul_guard.RefuseNulMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

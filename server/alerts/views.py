@@ -27,6 +27,7 @@ from server.administration.access import actor, require_admin_of
 from server.alerts.forms import LanguageForm, SettingsForm
 from server.alerts.models import Alert, AlertLanguage, AlertSettings, Language
 from server.dashboard.access import administers, subtree_q, tops_of, unit_or_404, user_of
+from server.lib.ids import parse_id
 
 RECENT_ALERTS = 50
 
@@ -135,6 +136,6 @@ def language(request: HttpRequest) -> HttpResponse:
             {"language": form.cleaned_data["language"]},
         )
         messages.success(request, _("Your alert language is saved."))
-    back = request.POST.get("unit", "")
-    suffix = f"?unit={int(back)}" if back.isdigit() else ""
+    back = parse_id(request.POST.get("unit", ""))
+    suffix = f"?unit={back}" if back is not None else ""
     return redirect(reverse("administration:alerts") + suffix)

@@ -16,6 +16,7 @@ from server.accounts import scope
 from server.accounts.models import Unit
 from server.accounts.models.units import PATH_SEPARATOR
 from server.fleet.models import Host, LatestFinding
+from server.lib.ids import parse_id
 
 
 def user_of(request: HttpRequest) -> User | AnonymousUser:
@@ -46,10 +47,9 @@ def top_units(request: HttpRequest) -> list[Unit]:
 
 
 def unit_or_404(request: HttpRequest, unit_id: object) -> Unit:
-    try:
-        pk = int(str(unit_id))
-    except ValueError:
-        raise Http404("no such unit") from None
+    pk = parse_id(unit_id)
+    if pk is None:
+        raise Http404("no such unit")
     unit = visible_units(request).filter(pk=pk).first()
     if unit is None:
         raise Http404("no such unit")

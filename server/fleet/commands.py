@@ -16,10 +16,10 @@ from django.db.models import QuerySet
 from agent.protocol import documents
 from server.accounts import audit
 from server.fleet.models import Command, CommandKind, Host, HostStatus, Report
+from server.lib.ids import parse_id
 from server.lib.server_key import current_server_key
 
 DEFAULT_LIFETIME = dt.timedelta(hours=24)
-_MAX_ID_DIGITS = 18
 
 
 def create_rechecks(
@@ -65,7 +65,7 @@ def signed_commands(host: Host, now: dt.datetime) -> dict[str, str]:
 
 def answer_commands(host: Host, wire_ids: Iterable[str], report: Report, now: dt.datetime) -> int:
     """Mark the host's commands named in a report as answered; unknown ids are ignored."""
-    ids = {int(i) for i in wire_ids if i.isascii() and i.isdigit() and len(i) <= _MAX_ID_DIGITS}
+    ids = {number for number in map(parse_id, wire_ids) if number is not None}
     if not ids:
         return 0
     return Command.objects.filter(host=host, pk__in=ids, answered_at__isnull=True).update(

@@ -30,6 +30,7 @@ from server.administration.policy_store import (
 )
 from server.dashboard.access import administers, unit_or_404, user_of
 from server.fleet.models import Policy, PolicyAssignment
+from server.lib.ids import parse_id
 
 SAFE_NAME = "policy.yaml"
 
@@ -169,10 +170,10 @@ def policy_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise Http404("no such policy") from None
+    number = parse_id(text)
+    if number is None:
+        raise Http404("no such policy")
+    return number
 
 
 @login_required
