@@ -11,8 +11,10 @@ from django.db import connection
 
 from server.accounts import audit
 from server.accounts.models import AuditEntry
+from server.administration.audit_log import visible_entries
 from server.fleet.tokens import create_token
 from tests.dashboard.actions_world import enroll, signed_in
+from tests.dashboard.seed import client_for, page_text
 
 pytestmark = pytest.mark.server
 
@@ -55,11 +57,33 @@ def test_own_actions_are_listed_even_when_they_name_no_unit(world: Any) -> None:
     assert "someone else&#x27;s file" not in page
 
 
-def test_an_intact_chain_is_reported_as_verified(world: Any) -> None:
-    page = signed_in(world.auditor).get("/audit/").content.decode()
+def test_an_intact_chain_is_reported_as_verified_with_its_length_to_the_superuser(
+    world: Any,
+) -> None:
+    page = client_for(world.superuser).get("/audit/").content.decode()
 
     assert "ad-chain-ok" in page
-    assert str(AuditEntry.objects.count()) in page
+    assert f"{AuditEntry.objects.count()} entries" in page_text(page.encode())
+
+
+def test_a_unit_admin_sees_counts_and_ids_of_their_own_entries_only(world: Any) -> None:
+    """Was: the page told a county's admin how many entries the whole server had, and each
+    entry's id, both of which count the other units' actions too."""
+    for number in range(40):
+        enroll(world.other_office, f"cy-pc-{number}")
+    create_token(world.office, 1, 1, "user:wang", "网信办")
+    total = AuditEntry.objects.count()
+    newest = AuditEntry.objects.order_by("-id").values_list("id", flat=True).first()
+    browser = client_for(world.admin)
+    mine = visible_entries(world.admin).count()
+    assert 0 < mine < total
+
+    text = page_text(browser.get("/audit/").content)
+
+    assert "Hash chain verified" in text
+    assert f"{mine} entries are about your units or by you" in text
+    assert str(total) not in text.split()
+    assert str(newest) not in text.split()
 
 
 def test_a_tampered_entry_shows_the_chain_broken_at_the_top(world: Any) -> None:

@@ -1,4 +1,9 @@
-"""The audit log, scoped to the user's units, newest first, with the chain's status on top."""
+"""The audit log, scoped to the user's units, newest first, with the chain's status on top.
+
+The chain is verified as a whole, but only a superuser reads its length and the entries' ids:
+both count every unit's actions, and a unit admin's view of the log counts only what they may
+read (issue 9, item 14).
+"""
 
 from __future__ import annotations
 
@@ -20,7 +25,9 @@ PAGE_SIZE = 100
 def audit_log(request: HttpRequest) -> HttpResponse:
     """Filters: action (exact, e.g. token.create), actor and q (text in the target)."""
     user = user_of(request)
-    entries = visible_entries(user).order_by("-id")
+    superuser = isinstance(user, User) and user.is_superuser
+    visible = visible_entries(user)
+    entries = visible.order_by("-id")
     action = request.GET.get("action", "").strip()[:64]
     who = request.GET.get("actor", "").strip()[:200]
     text = request.GET.get("q", "").strip()[:300]
@@ -37,7 +44,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "chain": chain_status(),
-            "superuser": isinstance(user, User) and user.is_superuser,
+            "visible_count": None if superuser else visible.count(),
+            "superuser": superuser,
             "action": action,
             "who": who,
             "text": text,
