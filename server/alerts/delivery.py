@@ -32,7 +32,7 @@ from django.utils import timezone, translation
 
 from agent import __version__
 from server.accounts.models import Role
-from server.alerts import texts
+from server.alerts import texts, webhook_origin
 from server.alerts.models import (
     AlertDelivery,
     AlertLanguage,
@@ -240,7 +240,9 @@ def _send_webhook(
             follow_redirects=False,
         )
     except httpx.HTTPError as exc:
-        raise DeliveryError(f"webhook: {type(exc).__name__}: {exc}") from exc
+        # The page shows the error to every reader of the unit's settings: not the URL's secret.
+        error = webhook_origin.without_url(str(exc), target.webhook_url)
+        raise DeliveryError(f"webhook: {type(exc).__name__}: {error}") from exc
     if not 200 <= response.status_code < 300:
         raise DeliveryError(f"webhook answered HTTP {response.status_code}")
 

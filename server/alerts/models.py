@@ -32,6 +32,10 @@ class AlertSettings(models.Model):
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Who entered the current webhook URL: the one reader of it in full (webhook_origin.py).
+    webhook_set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # The local day of the last digest per channel: one digest per unit and channel a day.
     email_digest_on = models.DateField(null=True, blank=True)
     webhook_digest_on = models.DateField(null=True, blank=True)

@@ -24,6 +24,7 @@ from server.accounts import audit, scope
 from server.accounts.models import Membership, Role, Unit
 from server.accounts.scope import restrict
 from server.administration.access import actor, require_admin_of
+from server.alerts import webhook_origin
 from server.alerts.forms import LanguageForm, SettingsForm
 from server.alerts.models import Alert, AlertLanguage, AlertSettings, Language
 from server.dashboard.access import administers, subtree_q, tops_of, unit_or_404, user_of
@@ -54,17 +55,20 @@ def _chosen_unit(request: HttpRequest) -> Unit:
 def alert_settings(request: HttpRequest) -> HttpResponse:
     unit = _chosen_unit(request)
     current = AlertSettings.objects.filter(unit=unit).first() or AlertSettings(unit=unit)
+    hidden = _hidden_webhook(request, current)
     status = 200
     if request.method == "POST":
         require_admin_of(request, unit)
-        form = SettingsForm(request.POST)
+        form = SettingsForm(request.POST, hidden_webhook=hidden)
         if form.is_valid():
             _save(request, form, current)
             messages.success(request, _("Alert settings of %(unit)s saved.") % {"unit": unit.path})
             return redirect(f"{reverse('administration:alerts')}?unit={unit.pk}")
         status = 400
     else:
-        form = SettingsForm(initial=SettingsForm.initial_from(current))
+        form = SettingsForm(
+            initial=SettingsForm.initial_from(current, hidden), hidden_webhook=hidden
+        )
     user = user_of(request)
     admins = (
         Membership.objects.filter(unit=unit, role=Role.ADMIN)
@@ -87,6 +91,7 @@ def alert_settings(request: HttpRequest) -> HttpResponse:
             "units": scope.units_visible_to(user).order_by("path"),
             "form": form,
             "may_act": administers(request, unit),
+            "hidden_webhook": hidden,
             "admins": admins,
             "smtp_configured": bool(settings.EMAIL_HOST),
             "alerts": alerts,
@@ -98,11 +103,25 @@ def alert_settings(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _hidden_webhook(request: HttpRequest, row: AlertSettings) -> str:
+    """ "" when the reader may see the whole webhook URL (there is none, or they set it and
+    still administer the unit), else the part of it they are shown."""
+    if not row.webhook_url:
+        return ""
+    user = request.user
+    if row.webhook_set_by_id == user.pk and administers(request, row.unit):
+        return ""
+    return webhook_origin.shown(row.webhook_url)
+
+
 def _save(request: HttpRequest, form: SettingsForm, row: AlertSettings) -> None:
     unit = row.unit
     with transaction.atomic():
-        for name in ("email_enabled", "webhook_url", "mode", "digest_hour"):
+        for name in ("email_enabled", "mode", "digest_hour"):
             setattr(row, name, form.cleaned_data[name])
+        url = form.new_webhook_url(row.webhook_url)
+        if url != row.webhook_url:
+            row.webhook_url, row.webhook_set_by = url, _user(request) if url else None
         row.updated_at, row.updated_by = timezone.now(), _user(request)
         row.save()
         audit.record(

@@ -147,6 +147,94 @@ def test_a_webhook_url_must_be_http(world: Any) -> None:
     assert not AlertSettings.objects.exists()
 
 
+SECRET_HOOK = "https://im.example.gov.cn:8443/hook/T0123/SECRET-TOKEN?key=K-SECRET"  # noqa: S105
+HOOK_ORIGIN = "https://im.example.gov.cn:8443"
+
+
+def _settings_form(unit: Unit, **fields: str) -> dict[str, Any]:
+    return {"unit": unit.pk, "mode": "immediate", "digest_hour": "8", **fields}
+
+
+def second_admin(world: Any) -> User:
+    """Another admin of 海淀区, beside wang."""
+    user = User.objects.create_user("sun", "sun@example.gov.cn", "x" * 12)
+    Membership.objects.create(user=user, unit=world.county, role=Role.ADMIN)
+    return user
+
+
+def test_only_the_admin_who_set_the_webhook_reads_its_secret_path(world: Any) -> None:
+    """Was: auditors, the unit's other admins and admins above read the whole URL."""
+    sun = second_admin(world)
+    province_admin = User.objects.create_user("gao", "gao@example.gov.cn", "x" * 12)
+    Membership.objects.create(user=province_admin, unit=world.province, role=Role.ADMIN)
+    assert (
+        signed_in(world.admin)
+        .post("/alerts/", _settings_form(world.county, webhook_url=SECRET_HOOK))
+        .status_code
+        == 302
+    )
+
+    def page(user: User) -> str:
+        return signed_in(user).get("/alerts/", {"unit": world.county.pk}).content.decode()
+
+    assert "SECRET-TOKEN" in page(world.admin) and "K-SECRET" in page(world.admin)
+    for reader in (world.auditor, sun, province_admin, world.superuser):
+        content = page(reader)
+        assert (
+            "SECRET-TOKEN" not in content and "K-SECRET" not in content and "T0123" not in content
+        )
+        assert HOOK_ORIGIN in content, reader
+
+
+def test_another_admin_keeps_replaces_or_removes_a_webhook_they_cannot_read(world: Any) -> None:
+    sun = signed_in(second_admin(world))
+    signed_in(world.admin).post("/alerts/", _settings_form(world.county, webhook_url=SECRET_HOOK))
+
+    assert sun.post("/alerts/", _settings_form(world.county, email_enabled="on")).status_code == 302
+    row = AlertSettings.objects.get(unit=world.county)
+    assert (row.webhook_url, row.webhook_set_by, row.email_enabled) == (
+        SECRET_HOOK,
+        world.admin,
+        True,
+    )
+
+    sun.post("/alerts/", _settings_form(world.county, webhook_url="https://hooks.example/new"))
+    row.refresh_from_db()
+    assert (row.webhook_url, row.webhook_set_by.username) == ("https://hooks.example/new", "sun")
+    wang_page = signed_in(world.admin).get("/alerts/", {"unit": world.county.pk}).content.decode()
+    assert "/new" not in wang_page and "https://hooks.example/…" in wang_page
+
+    signed_in(world.admin).post("/alerts/", _settings_form(world.county, remove_webhook="on"))
+    row.refresh_from_db()
+    assert (row.webhook_url, row.webhook_set_by) == ("", None)
+
+
+def test_an_admin_who_set_the_webhook_no_longer_reads_it_once_they_lose_the_role(
+    world: Any,
+) -> None:
+    signed_in(world.admin).post("/alerts/", _settings_form(world.county, webhook_url=SECRET_HOOK))
+    Membership.objects.filter(user=world.admin).update(role=Role.AUDITOR)
+
+    page = signed_in(world.admin).get("/alerts/", {"unit": world.county.pk}).content.decode()
+
+    assert "SECRET-TOKEN" not in page and HOOK_ORIGIN in page
+
+
+def test_a_webhook_error_on_the_page_does_not_carry_the_url(world: Any) -> None:
+    # A port nothing listens on: the connection is refused, on loopback.
+    url = "http://127.0.0.1:9/hook/SECRET-TOKEN"
+    switch_on(world.county, email_enabled=False, webhook_url=url, webhook_set_by=world.admin)
+    violating_pc(world)
+
+    delivery.run(timezone.now())
+
+    row = AlertDelivery.objects.get()
+    assert row.attempts == 1 and row.last_error
+    assert "SECRET-TOKEN" not in row.last_error
+    page = signed_in(world.auditor).get("/alerts/", {"unit": world.county.pk}).content.decode()
+    assert "SECRET-TOKEN" not in page
+
+
 # --- raising and delivering -----------------------------------------------------------------
 
 
