@@ -6,8 +6,12 @@ one-step "store and assign"), storing and assigning are separate here: an admin 
 edits a version, reads its diff, and then assigns it to a unit subtree.
 
 Which policies a user sees: those assigned to a unit they see or to a unit above theirs (the
-baseline their hosts inherit), and those they uploaded; a superuser sees all. A policy has no
-unit of its own, so this is the scoping rule for it.
+baseline their hosts inherit), those whose id belongs to a unit they see (`Policy.owner`),
+and those they uploaded; a superuser sees all.
+
+A policy id belongs to the uploader's administered subtree, so what an upload answers
+depends only on policies the uploader sees: the same id and version in another county is
+neither refused nor reused, and no message names it (issue 9, item 13).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import difflib
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -26,6 +30,7 @@ from agent.policy.loader import MAX_POLICY_BYTES, load_policy_bytes
 from server.accounts import audit, scope
 from server.accounts.models import Membership, Unit
 from server.accounts.models.units import PATH_SEPARATOR
+from server.dashboard.access import tops_of
 from server.fleet.models import Policy, PolicyAssignment
 from server.fleet.policies import refresh_report_intervals
 
@@ -42,13 +47,31 @@ def _problem(source: str, reason: str, line: int = 0) -> PolicyProblem:
     return PolicyProblem(source, line, "", reason)
 
 
-def store_policy(data: bytes, source: str, user: User, actor: str) -> tuple[Policy, bool]:
-    """The stored version for `data` and whether it is new.
+def owner_for(user: User, unit: Unit | None) -> Unit | None:
+    """The subtree a new policy id of `user` belongs to: none (shared) for a superuser, else
+    the top of their administered subtrees that holds `unit` (the first, without a unit)."""
+    if user.is_superuser:
+        return None
+    tops = tops_of(scope.units_administered_by(user))
+    if unit is not None:
+        for top in tops:
+            if unit.path == top.path or unit.path.startswith(top.path + PATH_SEPARATOR):
+                return top
+    return tops[0] if tops else None
+
+
+def store_policy(
+    data: bytes, source: str, user: User, actor: str, unit: Unit | None = None
+) -> tuple[Policy, bool]:
+    """The stored version for `data` and whether it is new (`unit`: where it will be
+    assigned, which decides the subtree its id belongs to).
 
     1. Size and encoding, then the agent's loader: every problem comes back with its line.
-    2. (id, version) names one text forever: the same pair with other content is refused,
-       because agents and exports identify a policy by id and version.
-    3. Identical text uploaded again is the stored version, not a new row.
+    2. (id, version) names one text in what the user sees: the same pair with other content
+       is refused, because agents and exports identify a policy by id and version.
+    3. Identical text the user sees is the stored version, not a new row.
+    4. Else a new row in the owner's subtree, whose policies the user all sees, so the
+       database's uniqueness can only refuse an upload that raced this one.
     """
     if len(data) > MAX_POLICY_BYTES:
         limit = {"size": MAX_POLICY_BYTES // 1024}
@@ -63,30 +86,51 @@ def store_policy(data: bytes, source: str, user: User, actor: str) -> tuple[Poli
         loaded = load_policy_bytes(data, source)
     except PolicyError as exc:
         raise PolicyRejectedError(list(exc.problems)) from None
-    with transaction.atomic():
-        existing = Policy.objects.filter(policy_id=loaded.id, version=loaded.version).first()
-        if existing is not None:
-            if existing.sha256 != loaded.sha256:
-                reason = _(
-                    "version %(version)s of policy %(id)s is stored with other content: "
-                    "give the changed policy a new version"
-                ) % {"version": loaded.version, "id": loaded.id}
-                raise PolicyRejectedError([_problem(source, reason, _version_line(text))])
-            return existing, False
-        policy = Policy.objects.create(
-            policy_id=loaded.id,
-            version=loaded.version,
-            yaml_text=text,
-            sha256=loaded.sha256,
-            uploaded_by=user,
+    owner = owner_for(user, unit)
+    clash = _problem(
+        source,
+        _(
+            "version %(version)s of policy %(id)s is stored with other content: "
+            "give the changed policy a new version"
         )
+        % {"version": loaded.version, "id": loaded.id},
+        _version_line(text),
+    )
+    with transaction.atomic():
+        seen = list(
+            visible_policies(user)
+            .filter(policy_id=loaded.id, version=loaded.version)
+            .order_by("id")
+        )
+        if any(existing.sha256 != loaded.sha256 for existing in seen):
+            raise PolicyRejectedError([clash])
+        if seen:
+            same_owner = [existing for existing in seen if existing.owner_id == _pk(owner)]
+            return (same_owner or seen)[0], False
+        try:
+            with transaction.atomic():
+                policy = Policy.objects.create(
+                    policy_id=loaded.id,
+                    version=loaded.version,
+                    yaml_text=text,
+                    sha256=loaded.sha256,
+                    uploaded_by=user,
+                    owner=owner,
+                )
+        except IntegrityError:
+            raise PolicyRejectedError([clash]) from None
         audit.record(
             actor,
             "policy.add",
             f"{loaded.id} {loaded.version}",
-            {"sha256": loaded.sha256, "policy": policy.pk},
+            {"sha256": loaded.sha256, "policy": policy.pk}
+            | ({"unit": owner.path} if owner is not None else {}),
         )
     return policy, True
+
+
+def _pk(unit: Unit | None) -> int | None:
+    return unit.pk if unit is not None else None
 
 
 def _version_line(text: str) -> int:
@@ -135,7 +179,9 @@ def visible_policies(user: User | AnonymousUser) -> QuerySet[Policy]:
     assigned = PolicyAssignment.objects.filter(
         Q(unit__in=scope.units_visible_to(user)) | Q(unit__path__in=sorted(above))
     ).values("policy_id")
-    return Policy.objects.filter(Q(pk__in=assigned) | Q(uploaded_by=user))
+    return Policy.objects.filter(
+        Q(pk__in=assigned) | Q(owner__in=scope.units_visible_to(user)) | Q(uploaded_by=user)
+    )
 
 
 def _ancestors(path: str) -> list[str]:

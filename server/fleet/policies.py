@@ -69,7 +69,10 @@ def add_policy(data: bytes, source: str, unit: Unit, actor: str) -> Policy:
     except UnicodeDecodeError:
         raise AdminError(f"{source}: a policy file is UTF-8 text") from None
     with transaction.atomic():
-        policy = Policy.objects.filter(policy_id=loaded.id, version=loaded.version).first()
+        # The command line stores shared policies (no owner): their ids are the server's.
+        policy = Policy.objects.filter(
+            owner__isnull=True, policy_id=loaded.id, version=loaded.version
+        ).first()
         if policy is None:
             policy = Policy.objects.create(
                 policy_id=loaded.id, version=loaded.version, yaml_text=text, sha256=loaded.sha256

@@ -196,6 +196,70 @@ def test_policies_of_other_counties_are_out_of_sight_and_out_of_reach(world: Any
     assert PolicyAssignment.objects.get().unit == world.county
 
 
+def _upload_as(user: User, text: str, unit: int) -> Any:
+    return signed_in(user).post("/policies/", {"text": text, "unit": str(unit)})
+
+
+def test_another_countys_policy_id_and_version_are_its_own_and_never_named(world: Any) -> None:
+    """Was: the county next door, uploading its own "intranet-office 2026.11", was told that
+    this version is stored with other content, and uploading the same text took it to the
+    first county's policy page with its uploader's name."""
+    upload(world, office_text(), unit=world.county.pk)
+    theirs = office_text().replace("interval: 1h", "interval: 2h", 1)
+    assert theirs != office_text()
+
+    answer = _upload_as(world.other_admin, theirs, world.other_county.pk)
+
+    assert answer.status_code == 302
+    stored = Policy.objects.get(owner=world.other_county)
+    assert (stored.policy_id, stored.version, stored.yaml_text) == (
+        "intranet-office",
+        "2026.11",
+        theirs,
+    )
+    page = signed_in(world.other_admin).get(answer["Location"]).content.decode()
+    assert "wang" not in page
+
+    same = _upload_as(world.other_admin, office_text(), world.other_office.pk)
+
+    assert same.status_code == 400  # their own 2026.11 has other content: in their scope
+    assert "wang" not in same.content.decode() and "北京市/海淀区" not in same.content.decode()
+    assert Policy.objects.count() == 2
+
+
+def test_the_same_text_uploaded_in_another_county_is_a_copy_of_its_own(world: Any) -> None:
+    upload(world, office_text(), unit=world.county.pk)
+    first = Policy.objects.get()
+
+    answer = _upload_as(world.other_admin, office_text(), world.other_county.pk)
+
+    copy = Policy.objects.exclude(pk=first.pk).get()
+    assert answer["Location"] == f"/policies/{copy.pk}/"
+    assert (copy.owner, copy.uploaded_by, copy.sha256) == (
+        world.other_county,
+        world.other_admin,
+        first.sha256,
+    )
+    page = signed_in(world.other_admin).get(answer["Location"]).content.decode()
+    assert "wang" not in page and "北京市/海淀区" not in page
+    assert signed_in(world.other_admin).get(f"/policies/{first.pk}/").status_code == 404
+
+
+def test_a_policy_id_stays_unique_in_what_one_admin_sees(world: Any) -> None:
+    """The same county's two admins share one id space, whether or not it is assigned."""
+    sun = User.objects.create_user("sun", "", "a long enough test password 42")
+    Membership.objects.create(user=sun, unit=world.county, role=Role.ADMIN)
+    signed_in(world.admin).post("/policies/", {"text": office_text()})  # not assigned
+
+    refused = _upload_as(
+        sun, office_text().replace("interval: 1h", "interval: 2h"), world.office.pk
+    )
+
+    assert refused.status_code == 400
+    assert Policy.objects.count() == 1
+    assert Policy.objects.get().owner == world.county
+
+
 def test_an_auditor_reads_policies_but_cannot_upload_or_assign(world: Any) -> None:
     upload(world, office_text(), unit=world.county.pk)
     policy = Policy.objects.get()

@@ -44,16 +44,18 @@ def _user(request: HttpRequest) -> User:
 def _context(request: HttpRequest, form: PolicyUploadForm) -> dict[str, Any]:
     user = user_of(request)
     policies = visible_policies(user).order_by("policy_id", "-uploaded_at", "-id")
-    groups: dict[str, list[Policy]] = {}
-    for policy in policies.select_related("uploaded_by"):
-        groups.setdefault(policy.policy_id, []).append(policy)
+    # One row per policy id and the subtree it belongs to: two counties' ids may be alike.
+    groups: dict[tuple[str, str], list[Policy]] = {}
+    for policy in policies.select_related("uploaded_by", "owner"):
+        owner = policy.owner.path if policy.owner is not None else ""
+        groups.setdefault((policy.policy_id, owner), []).append(policy)
     assignments = (
         restrict(PolicyAssignment.objects.all(), user, "unit")
         .select_related("unit", "policy", "assigned_by")
         .order_by("unit__path")
     )
     return {
-        "groups": sorted(groups.items()),
+        "groups": [(key[0], key[1], versions) for key, versions in sorted(groups.items())],
         "assignments": assignments,
         "form": form,
         "may_upload": administers(request),
@@ -97,7 +99,7 @@ def _upload(request: HttpRequest) -> HttpResponse:
         data = text_for_display.encode("utf-8")
     source = _source(upload)
     try:
-        policy, created = store_policy(data, source, _user(request), actor(request))
+        policy, created = store_policy(data, source, _user(request), actor(request), unit)
     except PolicyRejectedError as rejected:
         # The text goes back into the textarea (an uploaded file's too), to be fixed in place.
         retry = PolicyUploadForm(
@@ -124,7 +126,12 @@ def _upload(request: HttpRequest) -> HttpResponse:
 
 
 def _policy_or_404(request: HttpRequest, pk: int) -> Policy:
-    policy = visible_policies(user_of(request)).filter(pk=pk).select_related("uploaded_by").first()
+    policy = (
+        visible_policies(user_of(request))
+        .filter(pk=pk)
+        .select_related("uploaded_by", "owner")
+        .first()
+    )
     if policy is None:
         raise Http404("no such policy")
     return policy
@@ -138,7 +145,7 @@ def policy_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = user_of(request)
     versions = list(
         visible_policies(user)
-        .filter(policy_id=policy.policy_id)
+        .filter(policy_id=policy.policy_id, owner=policy.owner)
         .order_by("-uploaded_at", "-id")
         .select_related("uploaded_by")
     )
