@@ -164,6 +164,9 @@ CSRF_COOKIE_SECURE = CUSTOS_HTTPS
 LANGUAGE_COOKIE_SECURE = CUSTOS_HTTPS
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if CUSTOS_HTTPS else None
 SECURE_HSTS_SECONDS = 365 * 86400 if CUSTOS_HTTPS else 0
+# The reverse proxies whose X-Forwarded-For is believed (server.lib.client_address): the
+# sign-in throttle then sees each client's own address instead of the proxy's.
+CUSTOS_TRUSTED_PROXIES = env.read_networks("CUSTOS_TRUSTED_PROXIES")
 
 # --- Alert e-mail (server.alerts) ---------------------------------------------------------
 # Alerts go to each unit's admins through this SMTP server; unset CUSTOS_SMTP_HOST means no

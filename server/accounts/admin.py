@@ -244,9 +244,9 @@ class EnrollmentTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 class LoginFailureAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Read only: what the sign-in throttle counts right now."""
 
-    list_display = ("username", "address", "at")
+    list_display = ("username", "address", "device", "at")
     search_fields = ("username", "address")
-    readonly_fields = ("username", "address", "at")
+    readonly_fields = ("username", "address", "device", "at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -1,8 +1,10 @@
 """Signing in and out of the dashboard.
 
 Django's own views do the work (CSRF, safe `next` redirects, session key rotation on sign-in,
-session flush on sign-out); these add the sign-in throttle (`throttle`) and the audit log:
-every sign-in, every sign-out and every time a throttle limit is reached is one entry.
+session flush on sign-out); these add the sign-in throttle (`throttle`), the known-device
+cookie it trusts (`device_cookie`, renewed by every sign-in) and the audit log: every
+sign-in, every sign-out and every throttle limit reached is one entry. Client addresses are
+the ones `server.lib.client_address` works out behind trusted proxies.
 """
 
 from __future__ import annotations
@@ -15,14 +17,17 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import ngettext
 
-from server.accounts import audit, throttle
+from server.accounts import audit, device_cookie, throttle
+from server.lib.client_address import client_address
 
 LOGIN_TEMPLATE = "accounts/login.html"
 
 
-def client_address(request: HttpRequest) -> str:
-    """The address the connection came from (a reverse proxy's, behind one)."""
-    return str(request.META.get("REMOTE_ADDR", ""))
+def _attempt(request: HttpRequest, username: str) -> throttle.Attempt:
+    name = throttle.normalise_username(username)
+    return throttle.Attempt(
+        username, client_address(request), device_cookie.device_of(request, name)
+    )
 
 
 class LoginView(auth_views.LoginView):
@@ -30,8 +35,8 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        username = str(request.POST.get("username", ""))
-        wait = throttle.wait_seconds(username, client_address(request), timezone.now())
+        attempt = _attempt(request, str(request.POST.get("username", "")))
+        wait = throttle.wait_seconds(attempt, timezone.now())
         if wait:
             return self._throttled(wait)
         return super().post(request, *args, **kwargs)
@@ -54,28 +59,27 @@ class LoginView(auth_views.LoginView):
         return response
 
     def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
-        request = self.request
-        username = str(request.POST.get("username", ""))
-        address = client_address(request)
-        if throttle.record_failure(username, address, timezone.now()):
-            audit.record(
-                "server",
-                "user.login_throttled",
-                throttle.normalise_username(username),
-                {"address": address},
-            )
+        attempt = _attempt(self.request, str(self.request.POST.get("username", "")))
+        for limit in throttle.record_failure(attempt, timezone.now()):
+            details = {"address": attempt.client, "limit": limit.name}
+            if attempt.device:
+                details["device"] = attempt.device[:8]
+            audit.record("server", "user.login_throttled", attempt.name, details)
         return super().form_invalid(form)
 
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         user = form.get_user()
-        throttle.clear(user.get_username())
+        attempt = _attempt(self.request, user.get_username())
+        throttle.record_success(attempt)
         audit.record(
             f"user:{user.get_username()}",
             "user.login",
             user.get_username(),
-            {"address": client_address(self.request)},
+            {"address": attempt.client, "known_device": bool(attempt.device)},
         )
-        return super().form_valid(form)
+        response = super().form_valid(form)
+        device_cookie.remember(self.request, response, attempt.name)
+        return response
 
 
 class LogoutView(auth_views.LogoutView):

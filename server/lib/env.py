@@ -11,6 +11,7 @@ that systemd credentials or container secrets provide rather than in the process
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import zoneinfo
 from collections.abc import Mapping, Sequence
@@ -97,6 +98,27 @@ def read_list(name: str, default: Sequence[str], environ: Environ = os.environ) 
     if not items:
         raise SettingError(name, value, "expected a comma-separated list with at least one item")
     return items
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def read_networks(name: str, environ: Environ = os.environ) -> tuple[IPNetwork, ...]:
+    """A comma-separated list of IP addresses and CIDR networks (an address is a network of
+    one); () when unset. Host bits set under a prefix ("10.0.0.1/8") are refused: such a
+    typo would trust more, or other, addresses than meant."""
+    value = _raw(name, environ)
+    if value is None:
+        return ()
+    networks = []
+    for item in read_list(name, (), environ):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=True))
+        except ValueError as exc:
+            raise SettingError(
+                name, value, f"{item!r} is not an IP address or network ({exc})"
+            ) from None
+    return tuple(networks)
 
 
 def read_base_url(name: str, environ: Environ = os.environ) -> str:

@@ -4,14 +4,11 @@ signs in through them too, and manages users, units, memberships and enrollment 
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
-from server.accounts import throttle
 from server.accounts.models import AuditEntry, LoginFailure, Membership, Unit
 from server.fleet.models import EnrollmentToken
 from server.fleet.tokens import create_token
@@ -62,46 +59,6 @@ def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong(world: 
     assert response.status_code == 200
     assert "Please enter a correct username and password" in page_text(response.content)
     assert LoginFailure.objects.filter(username="wang").count() == 1
-
-
-def test_five_failures_lock_the_name_out_even_with_the_right_password(world: Any) -> None:
-    browser = Client(HTTP_ACCEPT_LANGUAGE="en")
-    for _ in range(throttle.MAX_PER_USERNAME):
-        assert sign_in(browser, "Wang", "guess").status_code == 200
-
-    locked = sign_in(browser, "wang", PASSWORD)
-
-    assert locked.status_code == 429
-    assert 0 < int(locked["Retry-After"]) <= throttle.WINDOW.total_seconds()
-    assert "Too many failed sign-ins" in page_text(locked.content)
-    assert browser.get("/").status_code == 302  # still not signed in
-    assert actions().count(("server", "user.login_throttled", "wang")) == 1
-    assert LoginFailure.objects.count() == throttle.MAX_PER_USERNAME  # refusals not counted
-
-
-def test_the_lock_ends_when_the_failures_leave_the_window(world: Any) -> None:
-    earlier = timezone.now() - throttle.WINDOW - dt.timedelta(seconds=1)
-    for _ in range(throttle.MAX_PER_USERNAME):
-        LoginFailure.objects.create(username="wang", address="127.0.0.1", at=earlier)
-
-    assert sign_in(Client(), "wang", PASSWORD).status_code == 302
-
-
-def test_one_address_trying_many_names_is_locked_out_too(world: Any) -> None:
-    browser = Client(REMOTE_ADDR="10.99.0.7")
-    for number in range(throttle.MAX_PER_ADDRESS):
-        sign_in(browser, f"user{number}", "guess")
-
-    assert sign_in(browser, "wang", PASSWORD).status_code == 429
-    assert sign_in(Client(REMOTE_ADDR="10.99.0.8"), "wang", PASSWORD).status_code == 302
-
-
-def test_a_successful_sign_in_clears_the_names_failures(world: Any) -> None:
-    for _ in range(throttle.MAX_PER_USERNAME - 1):
-        sign_in(Client(), "wang", "guess")
-
-    assert sign_in(Client(), "wang", PASSWORD).status_code == 302
-    assert not LoginFailure.objects.filter(username="wang").exists()
 
 
 def test_signing_out_takes_a_post_and_is_audited(world: Any) -> None:

@@ -61,6 +61,21 @@ def test_lists_are_split_on_commas() -> None:
     assert hosts == ["custos.example.cn", "10.0.0.5"]
 
 
+def test_trusted_proxies_are_addresses_and_networks() -> None:
+    read = env.read_networks(
+        "CUSTOS_TRUSTED_PROXIES", environ={"CUSTOS_TRUSTED_PROXIES": "127.0.0.1, 10.8.0.0/16 ,::1"}
+    )
+    assert [str(network) for network in read] == ["127.0.0.1/32", "10.8.0.0/16", "::1/128"]
+    assert env.read_networks("CUSTOS_TRUSTED_PROXIES", environ={}) == ()
+
+
+@pytest.mark.parametrize("text", ["proxy.example", "10.0.0.1/8", "10.0.0.0/33", "::1/129"])
+def test_a_trusted_proxy_that_is_not_an_address_or_network_is_refused(text: str) -> None:
+    environ = {"CUSTOS_TRUSTED_PROXIES": text}
+    with pytest.raises(env.SettingError, match=r"CUSTOS_TRUSTED_PROXIES=.*not an IP address"):
+        env.read_networks("CUSTOS_TRUSTED_PROXIES", environ=environ)
+
+
 def test_a_time_zone_must_exist() -> None:
     assert env.read_time_zone("TZ", "UTC", environ={"TZ": "Asia/Urumqi"}) == "Asia/Urumqi"
     with pytest.raises(env.SettingError, match="IANA"):
