@@ -2,13 +2,14 @@
 
 Anyone with a PC can make an agent report anything: here two simulated agents (real keys and
 envelopes, over HTTP) report a hostname that is a <script> element, software names with
-quotes and a right-to-left override, finding titles and messages that are <img onerror>
-elements, asset fields that try to close an attribute, and USB devices with such names.
+quotes and a right-to-left override (U+202E), finding titles and messages that are
+<img onerror> elements, asset fields that try to close an attribute, and USB devices with such names.
 The hosts list, host detail (every disclosure opened), violations (every rule expanded, which
 htmx fetches) and asset register must show those strings as text a person can read, while
 no script of theirs ran (`window.__x` stays undefined), no dialog opened, and the console
 reports no Content-Security-Policy violation (which an injected inline script or handler
-would cause, as the policy refuses it).
+would cause, as the policy refuses it). The override is shown as a visible "<U+202E>", and
+the characters around it are laid out in the order the agent sent them, not reversed.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ ADMIN = "xuanwu-admin"
 
 HOSTNAME = "<script>window.__x=1</script>"
 QUOTED = "Team\"Viewer' <b>远程协助</b>"
-RTL = "report\u202efdp.exe"  # shows as "reportexe.pdf" to the eye; the character must survive
+RTL = "report\u202efdp.exe"  # would show as "reportexe.pdf" to the eye
+RTL_SHOWN = "report<U+202E>fdp.exe"  # what the pages show instead
 MESSAGE = "<img src=x onerror=window.__x=2>"
 TITLE = "<svg onload=window.__x=3>禁止远程控制</svg>"
 PERSON = "\"'><img src=x onerror=window.__x=4>"
@@ -118,15 +120,14 @@ def test_hostile_strings_from_agents_are_shown_as_text_and_never_run(
         person.sign_in(ADMIN)
 
         person.goto("/hosts/")
-        assert_text_not_markup(person, HOSTNAME, f"{HOSTNAME}{RTL}", QUOTED, PERSON)
+        assert_text_not_markup(person, HOSTNAME, f"{HOSTNAME}{RTL_SHOWN}", QUOTED, PERSON)
 
         for agent in hostile:
+            shown = agent.hostname.replace(RTL, RTL_SHOWN)
             person.goto(f"/hosts/{agent.host_id}/")
-            assert agent.hostname in person.page.title()
+            assert shown in person.page.title()
             person.open_details()
-            assert_text_not_markup(
-                person, agent.hostname, TITLE, MESSAGE, QUOTED, RTL, PERSON, DEVICE
-            )
+            assert_text_not_markup(person, shown, TITLE, MESSAGE, QUOTED, RTL_SHOWN, PERSON, DEVICE)
 
         person.goto("/violations/")
         assert_text_not_markup(person, TITLE)
@@ -134,4 +135,43 @@ def test_hostile_strings_from_agents_are_shown_as_text_and_never_run(
         assert_text_not_markup(person, HOSTNAME, MESSAGE, DEVICE, QUOTED, PERSON)
 
         person.goto("/assets/")
-        assert_text_not_markup(person, SHARED_IP, HOSTNAME, f"{HOSTNAME}{RTL}", QUOTED)
+        assert_text_not_markup(person, SHARED_IP, HOSTNAME, f"{HOSTNAME}{RTL_SHOWN}", QUOTED)
+
+
+# Each character of an element's text with the left edge and the line (top) the browser
+# laid it out at. A function, not an expression: the page's CSP forbids eval.
+_LAYOUT = """(element) => {
+  const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+  const placed = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (let i = 0; i < node.length; i++) {
+      const range = document.createRange();
+      range.setStart(node, i);
+      range.setEnd(node, i + 1);
+      const box = range.getBoundingClientRect();
+      if (box.width > 0) placed.push([node.data[i], box.left, Math.round(box.top)]);
+    }
+  }
+  return placed;
+}"""
+
+
+def test_a_right_to_left_override_in_a_hostname_does_not_reorder_the_page(
+    chromium: Browser, dashboard: Dashboard, hostile: list[SimulatedAgent]
+) -> None:
+    """Was: "report\u202efdp.exe" was laid out as "reportexe.pdf", right to left after the
+    override, on every page that showed the name."""
+    overridden = next(agent for agent in hostile if RTL in agent.hostname)
+    with visitor(chromium, dashboard.url) as person:
+        person.sign_in(ADMIN)
+        person.goto(f"/hosts/{overridden.host_id}/")
+        crumb = person.page.locator(".breadcrumbs [aria-current=page]")
+
+        placed = crumb.evaluate(_LAYOUT)
+
+    lines: dict[int, list[float]] = {}
+    for _character, left, top in placed:
+        lines.setdefault(top, []).append(left)
+    for lefts in lines.values():
+        assert lefts == sorted(lefts), "characters laid out out of their order"
+    assert "".join(character for character, _left, _top in placed).endswith(RTL_SHOWN)

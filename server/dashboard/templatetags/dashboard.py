@@ -1,7 +1,9 @@
-"""Template filters of the dashboard: language-picked texts, labels, rates, agent times.
+"""Template filters of the dashboard: language-picked texts, labels, rates, agent times, and
+`reveal` for every string an agent wrote.
 
-Every filter returns plain text; autoescaping applies to it like to any variable, so what an
-agent wrote can never turn into markup through these.
+Every filter but `reveal` returns plain text; autoescaping applies to it like to any
+variable, so what an agent wrote can never turn into markup through these. `reveal` escapes
+the text itself and adds only its own spans around the characters it makes visible.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from django import template
 from django.utils import timezone
 from django.utils.translation import get_language
 
-from server.dashboard import labels
+from server.dashboard import hidden_text, labels
 
 register = template.Library()
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -35,6 +37,13 @@ def local(item: Any, field: str) -> str:
         if value:
             return str(value)
     return ""
+
+
+@register.filter(needs_autoescape=True)
+def reveal(value: object, mode: str = "", autoescape: bool = True) -> str:
+    """Agent text with its hidden and direction-changing characters shown as "<U+XXXX>"
+    (server.dashboard.hidden_text). `|reveal:"text"` inside attributes and <title>."""
+    return hidden_text.reveal(value, as_html=autoescape and mode != "text")
 
 
 @register.filter

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from server.accounts.scope import restrict
 from server.administration.access import actor, require_admin_of
 from server.dashboard.access import administers, host_or_404, subtree_q, unit_or_404, user_of
+from server.dashboard.hidden_text import reveal
 from server.errors import AdminError
 from server.fleet.models import LatestFinding
 from server.rectification import actions
@@ -149,11 +150,14 @@ def issue(request: HttpRequest) -> HttpResponse:
                 return redirect("rectification:detail", pk=notice.pk)
     else:
         deadline = timezone.localdate() + dt.timedelta(days=DEFAULT_DEADLINE_DAYS)
+        remedy = finding.remedy_zh if _chinese_page(request) else finding.remedy_en
+        # The agent's words prefill the form: shown, and stored if kept, with their hidden
+        # characters made visible (server.dashboard.hidden_text), as on every page.
         form = IssueForm(
             initial={
-                "responsible_person": host.responsible_person,
+                "responsible_person": reveal(host.responsible_person, as_html=False),
                 "deadline": deadline,
-                "remark": finding.remedy_zh if _chinese_page(request) else finding.remedy_en,
+                "remark": reveal(remedy, as_html=False),
             }
         )
     status = 400 if request.method == "POST" else 200
