@@ -2,7 +2,8 @@
 
 Every message an evaluator or the text sheet emits comes from this catalogue, so a missing
 translation is a test failure, not a surprise in front of an auditor. Policy texts (rule titles,
-remedies) come from the policy itself, which must give both languages.
+remedies) come from the policy itself, which must give both languages. Words that name a code
+(a field, a status, a severity) come from `agent.glossary`, which the server's pages use too.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import locale
 import os
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-Lang = Literal["zh", "en"]
+from agent import glossary
+from agent.glossary import Lang as Lang  # the two languages, re-exported for the agent
 
 
 @dataclass(frozen=True)
@@ -27,12 +29,12 @@ class LocalText:
 CATALOGUE: dict[str, tuple[str, str]] = {
     # facts that could not be collected
     "facts.unavailable": ("无法采集{what}：{reason}", "Could not collect {what}: {reason}"),
-    "what.software": ("已安装软件", "installed software"),
-    "what.processes": ("运行中的进程", "running processes"),
-    "what.services": ("系统服务", "system services"),
-    "what.media": ("移动存储信息", "removable media"),
-    "what.network": ("网络信息", "network facts"),
-    "what.host": ("主机信息", "host identity"),
+    "what.software": glossary.COLLECTORS["software"],
+    "what.processes": glossary.COLLECTORS["processes"],
+    "what.services": glossary.COLLECTORS["services"],
+    "what.media": glossary.COLLECTORS["media"],
+    "what.network": glossary.COLLECTORS["network"],
+    "what.host": glossary.COLLECTORS["host"],
     "platform.not_applicable": (
         "本规则不适用于{platform}系统",
         "This rule does not apply to {platform}",
@@ -149,25 +151,25 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "asset.missing": ("资产登记信息缺失：{fields}", "Missing asset register fields: {fields}"),
     # the text sheet
     "sheet.heading": ("终端合规自查表", "Endpoint compliance self-inspection"),
-    "sheet.host": ("计算机名", "Computer"),
-    "sheet.os": ("操作系统", "Operating system"),
-    "sheet.ip": ("IP 地址", "IP address"),
-    "sheet.mac": ("MAC 地址", "MAC address"),
-    "sheet.disk": ("硬盘序列号", "Disk serial"),
-    "sheet.machine_number": ("设备编号", "Machine number"),
-    "sheet.responsible_person": ("责任人", "Person responsible"),
-    "sheet.department": ("部门", "Department"),
-    "sheet.classification": ("密级", "Classification"),
-    "sheet.purpose": ("用途", "Purpose"),
-    "sheet.policy": ("检查策略", "Policy"),
-    "sheet.checked_at": ("检查时间", "Checked at"),
+    "sheet.host": glossary.FIELDS["hostname"],
+    "sheet.os": glossary.FIELDS["os"],
+    "sheet.ip": glossary.FIELDS["ip_addresses"],
+    "sheet.mac": glossary.FIELDS["mac_addresses"],
+    "sheet.disk": glossary.FIELDS["disk_serials"],
+    "sheet.machine_number": glossary.FIELDS["machine_number"],
+    "sheet.responsible_person": glossary.FIELDS["responsible_person"],
+    "sheet.department": glossary.FIELDS["department"],
+    "sheet.classification": glossary.FIELDS["classification"],
+    "sheet.purpose": glossary.FIELDS["purpose"],
+    "sheet.policy": glossary.FIELDS["policy"],
+    "sheet.checked_at": glossary.FIELDS["checked_at"],
     "sheet.items": ("检查项目", "Items checked"),
     "sheet.todo": ("需要整改", "What to fix"),
     "sheet.unchecked": ("未能检查", "Could not be checked"),
     "sheet.result": ("结论", "Result"),
-    "sheet.compliant": ("合规：全部 {passed} 项通过", "Compliant: all {passed} items passed"),
+    "sheet.compliant": ("合规：全部 {passed} 项合格", "Compliant: all {passed} items passed"),
     "sheet.not_compliant": (
-        "不合规：{failed} 项不通过，{errors} 项未能检查，{passed} 项通过",
+        "不合规：{failed} 项不合格，{errors} 项未能检查，{passed} 项合格",
         "Not compliant: {failed} failed, {errors} could not be checked, {passed} passed",
     ),
     "sheet.evidence": ("依据", "Evidence"),
@@ -181,15 +183,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Run the check again with administrator rights; if it still fails, contact IT",
     ),
     "sheet.not_set": ("未登记", "not recorded"),
-    "status.pass": ("通过", "PASS"),
-    "status.fail": ("不通过", "FAIL"),
-    "status.error": ("未能检查", "ERROR"),
-    "status.not_applicable": ("不适用", "N/A"),
-    "severity.info": ("提示", "info"),
-    "severity.low": ("低", "low"),
-    "severity.medium": ("中", "medium"),
-    "severity.high": ("高", "high"),
-    "severity.critical": ("严重", "critical"),
+    "status.pass": glossary.STATUSES["pass"],
+    "status.fail": glossary.STATUSES["fail"],
+    "status.error": glossary.STATUSES["error"],
+    "status.not_applicable": glossary.STATUSES["not_applicable"],
+    "severity.info": glossary.SEVERITIES["info"],
+    "severity.low": glossary.SEVERITIES["low"],
+    "severity.medium": glossary.SEVERITIES["medium"],
+    "severity.high": glossary.SEVERITIES["high"],
+    "severity.critical": glossary.SEVERITIES["critical"],
     # `policy validate`
     "validate.valid": ("{path}：有效", "{path}: valid"),
     # `status --format text`
@@ -202,8 +204,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "agent_status.last_ack_value": ("序号 {seq}，时间 {at}", "seq {seq} at {at}"),
     "agent_status.quarantined": ("已隔离", "quarantined"),
     "agent_status.rejected": ("被拒收", "rejected"),
-    "answer.yes": ("是", "yes"),
-    "answer.no": ("否", "no"),
+    "answer.yes": glossary.YES_NO["yes"],
+    "answer.no": glossary.YES_NO["no"],
     # `inventory --format text`
     "inventory.host": ("计算机名", "Host"),
     "inventory.os": ("操作系统", "OS"),

@@ -109,10 +109,11 @@ def test_the_text_sheet_in_chinese_says_what_failed_and_what_to_do(
     assert completed.returncode == 1
     sheet = completed.stdout
     assert "终端合规自查表" in sheet
-    assert "设备编号" in sheet and "BJ-2026-0417" in sheet and "张三" in sheet
-    assert "✘ 不通过" in sheet and "必须安装北信源" in sheet and "未安装" in sheet
+    assert "机器编号" in sheet and "BJ-2026-0417" in sheet and "张三" in sheet
+    assert "✘ 不合格" in sheet and "必须安装北信源" in sheet and "未安装" in sheet
     assert "需要整改" in sheet and "请安装北信源客户端" in sheet
-    assert "不合规：1 项不通过" in sheet
+    assert "1. 未安装：必须安装北信源" in sheet  # what is wrong, not the requirement
+    assert "不合规：1 项不合格" in sheet
     assert "local-only 2026.11" in sheet
 
 

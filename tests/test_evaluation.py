@@ -247,7 +247,8 @@ def test_a_wifi_card_that_is_up_is_a_second_way_out(policy: Policy) -> None:
         policy, with_network(interfaces=(machines.LOOPBACK, machines.WIRED, wifi_up))
     )["net-ifaces"]
     assert finding.status is Status.FAIL
-    assert "wlp2s0 (wireless, up)" in finding.message.en
+    assert "wlp2s0 (Wi-Fi, up)" in finding.message.en
+    assert "wlp2s0（无线网卡，已启用）" in finding.message.zh
 
 
 def test_a_wifi_card_that_is_down_passes_when_the_rule_checks_up_interfaces(policy: Policy) -> None:

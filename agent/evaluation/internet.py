@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 
 from agent.evaluation.common import facts_missing, not_applicable_here
 from agent.evaluation.findings import Finding, Status
-from agent.facts import Inventory, NetworkFacts, ProbeOutcome, ProbeResult, Route
-from agent.i18n import text
+from agent.facts import Interface, Inventory, NetworkFacts, ProbeOutcome, ProbeResult, Route
+from agent.glossary import INTERFACE_KINDS, listing, term
+from agent.i18n import LocalText, join, text
 from agent.policy.model import (
     Category,
     InternetCheck,
@@ -86,6 +87,19 @@ def _route_text(route: Route) -> str:
     return f"{route.destination}{via} dev {route.interface} metric {route.metric}"
 
 
+def _kind(kind: str) -> LocalText:
+    return LocalText(zh=term(INTERFACE_KINDS, kind, "zh"), en=term(INTERFACE_KINDS, kind, "en"))
+
+
+def _named(interface: Interface) -> LocalText:
+    """ "wlan0（无线网卡，已启用）" / "wlan0 (Wi-Fi, up)"."""
+    kind = _kind(interface.kind.value)
+    up = ("，已启用", ", up") if interface.is_up else ("", "")
+    return LocalText(
+        zh=f"{interface.name}（{kind.zh}{up[0]}）", en=f"{interface.name} ({kind.en}{up[1]})"
+    )
+
+
 def _interfaces(rule: InternetRule, network: NetworkFacts) -> Finding:
     kinds = set(rule.forbidden_kinds)
     rows = [
@@ -107,16 +121,19 @@ def _interfaces(rule: InternetRule, network: NetworkFacts) -> Finding:
     ]
     evidence = {"forbidden_kinds": sorted(kinds), "state": rule.interface_state, "interfaces": rows}
     if bad:
-        names = ", ".join(f"{i.name} ({i.kind.value}{', up' if i.is_up else ''})" for i in bad)
-        message = text("internet.interfaces_found", interfaces=names)
+        message = text("internet.interfaces_found", interfaces=join([_named(i) for i in bad]))
         return Finding.of(rule, CATEGORY, Status.FAIL, message, evidence)
-    message = text("internet.interfaces_ok", kinds=", ".join(sorted(kinds)))
+    words = [_kind(kind) for kind in sorted(kinds)]
+    listed = LocalText(
+        zh=listing([w.zh for w in words], "zh"), en=listing([w.en for w in words], "en")
+    )
+    message = text("internet.interfaces_ok", kinds=listed)
     return Finding.of(rule, CATEGORY, Status.PASS, message, evidence)
 
 
 def _default_routes(rule: InternetRule, section: InternetSection, network: NetworkFacts) -> Finding:
     defaults = network.default_routes
-    evidence = {
+    evidence: dict[str, object] = {
         "max": rule.max_default_routes,
         "default_routes": [
             {
@@ -144,6 +161,7 @@ def _default_routes(rule: InternetRule, section: InternetSection, network: Netwo
     if networks and section.mode is not InternetMode.ALLOWED:
         outside = [r.gateway for r in defaults if r.gateway and not inside(r.gateway, networks)]
         if outside:
+            evidence["outside_gateways"] = outside
             message = text("internet.gateway_outside", gateways=", ".join(outside))
             return Finding.of(rule, CATEGORY, Status.FAIL, message, evidence)
     message = text("internet.routes_ok", count=len(defaults))

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from agent.evaluation.common import facts_missing, not_applicable_here
 from agent.evaluation.findings import Finding, Status
 from agent.facts import Inventory, MediaEvent, StorageDevice, UsbClass, UsbDevice
+from agent.glossary import MEDIA_HISTORY_SOURCES, term
 from agent.i18n import LocalText, join, text
 from agent.policy.model import (
     Category,
@@ -160,7 +161,11 @@ def _history(
     if bad:
         message = text("media.history_found", since=since_text, devices=join(bad[:10]))
         return Finding.of(rule, CATEGORY, Status.FAIL, message, evidence)
-    message = text("media.history_clean", since=since_text, source=media.history_source or "-")
+    source = media.history_source or "-"
+    source_words = LocalText(
+        zh=term(MEDIA_HISTORY_SOURCES, source, "zh"), en=term(MEDIA_HISTORY_SOURCES, source, "en")
+    )
+    message = text("media.history_clean", since=since_text, source=source_words)
     return Finding.of(rule, CATEGORY, Status.PASS, message, evidence)
 
 

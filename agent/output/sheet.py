@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from agent.evaluation import CheckResult, Finding, Status
 from agent.facts import HostFacts
+from agent.glossary import CLASSIFICATIONS, PURPOSES, term
 from agent.i18n import Lang, text, word
 from agent.output.columns import display_width, pad
+from agent.problem_text import what_is_wrong
 
 _MARK = {Status.PASS: "✔", Status.FAIL: "✘", Status.ERROR: "?", Status.NOT_APPLICABLE: "-"}
 
@@ -31,17 +33,35 @@ def _identity_rows(host: HostFacts | None, lang: Lang) -> list[tuple[str, str]]:
         (word("sheet.machine_number", lang), asset.machine_number or unset),
         (word("sheet.responsible_person", lang), asset.responsible_person or unset),
         (word("sheet.department", lang), asset.department or unset),
-        (word("sheet.classification", lang), asset.classification or unset),
-        (word("sheet.purpose", lang), asset.purpose or unset),
+        (
+            word("sheet.classification", lang),
+            term(CLASSIFICATIONS, asset.classification, lang) or unset,
+        ),
+        (word("sheet.purpose", lang), term(PURPOSES, asset.purpose, lang) or unset),
     ]
 
 
-def _item_line(finding: Finding, lang: Lang) -> str:
-    status = f"{_MARK[finding.status]} {word(f'status.{finding.status.value}', lang)}"
-    severity = word(f"severity.{finding.severity.value}", lang)
-    return f"  {pad(status, 12)}{pad(severity, 10)}{finding.title.get(lang)}\n" + (
-        f"  {'':22}{finding.message.get(lang)}"
+def _status(finding: Finding, lang: Lang) -> str:
+    return f"{_MARK[finding.status]} {word(f'status.{finding.status.value}', lang)}"
+
+
+def _item_lines(findings: tuple[Finding, ...], lang: Lang) -> list[str]:
+    """Result, severity and rule title in columns as wide as their widest entry, the agent's
+    message on the line below."""
+    status_width = max((display_width(_status(f, lang)) for f in findings), default=0) + 2
+    severity_width = (
+        max(
+            (display_width(word(f"severity.{f.severity.value}", lang)) for f in findings), default=0
+        )
+        + 2
     )
+    indent = " " * (2 + status_width + severity_width)
+    return [
+        f"  {pad(_status(f, lang), status_width)}"
+        f"{pad(word(f'severity.{f.severity.value}', lang), severity_width)}{f.title.get(lang)}\n"
+        f"{indent}{f.message.get(lang)}"
+        for f in findings
+    ]
 
 
 def render_sheet(result: CheckResult, lang: Lang) -> str:
@@ -66,7 +86,7 @@ def render_sheet(result: CheckResult, lang: Lang) -> str:
     lines.extend(f"{pad(label, label_width)}{value}" for label, value in rows)
 
     lines += ["", word("sheet.items", lang)]
-    lines.extend(_item_line(f, lang) for f in result.findings)
+    lines.extend(_item_lines(result.findings, lang))
 
     colon = "：" if lang == "zh" else ": "
     failed = [f for f in result.findings if f.status is Status.FAIL]
@@ -76,7 +96,11 @@ def render_sheet(result: CheckResult, lang: Lang) -> str:
             remedy = (
                 finding.remedy.get(lang) if finding.remedy else word("sheet.default_remedy", lang)
             )
-            lines.append(f"  {number}. {finding.title.get(lang)}{colon}{finding.message.get(lang)}")
+            problem = what_is_wrong(finding.category.value, finding.title, finding.evidence)
+            message = finding.message.get(lang)
+            lines.append(f"  {number}. {problem.get(lang)}")
+            if message not in problem.get(lang) and problem.get(lang) not in message:
+                lines.append(f"     {word('sheet.evidence', lang)}{colon}{message}")
             lines.append(f"     {word('sheet.remedy', lang)}{colon}{remedy}")
     unchecked = [f for f in result.findings if f.status is Status.ERROR]
     if unchecked:
