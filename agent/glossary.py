@@ -139,7 +139,7 @@ MEDIA_MODES: Table = {
     "allow": ("允许使用", "allowed"),
 }
 MEDIA_HISTORY_SOURCES: Table = {
-    "journal": ("系统日志（journal）", "system journal"),
+    "journal": ("系统日志（systemd）", "systemd journal"),
     "kern.log": ("内核日志文件 kern.log", "kernel log file kern.log"),
     "syslog": ("系统日志文件 syslog", "log file syslog"),
     "messages": ("系统日志文件 messages", "log file messages"),

@@ -108,11 +108,13 @@ def failure_kind(category: str, evidence: Mapping[str, Any]) -> str:
         return "software.missing_or_not_running"
     if category == "media":
         forbid = evidence.get("mode") == "forbid"
+        devices = _records(evidence.get("devices"))
         if "events" in evidence:
             return "media.history_forbidden" if forbid else "media.history"
-        if "mode" in evidence:
+        if "mode" in evidence or any("registered" in device for device in devices):
             return "media.attached_forbidden" if forbid else "media.attached"
-        return "media.phones"
+        if any(device.get("class") == "mtp-ptp" or "bus_path" in device for device in devices):
+            return "media.phones"
     if category == "internet":
         for key, kind in (
             ("probes", "internet.probes"),

@@ -94,7 +94,7 @@ def test_evidence_values_are_words_where_they_are_codes() -> None:
     assert glossary.evidence_value("kind", "wireless", "zh") == "无线网卡"
     assert glossary.evidence_value("kind", "https", "zh") is None  # a probe's protocol
     assert glossary.evidence_value("state", "present", "zh") == "存在即违规"
-    assert glossary.evidence_value("source", "journal", "en") == "system journal"
+    assert glossary.evidence_value("source", "journal", "en") == "systemd journal"
     assert glossary.evidence_value("source", "dpkg", "zh") is None
     assert glossary.evidence_value("missing", "machine_number", "zh") == "机器编号"
     assert glossary.evidence_value("serial", "AA01", "zh") is None

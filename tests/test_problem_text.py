@@ -149,6 +149,8 @@ def test_evidence_it_cannot_read_falls_back_to_the_title() -> None:
     title = LocalText("某项要求", "Some requirement")
     assert what_is_wrong("custom", title, {"x": 1}).zh == "不符合要求：某项要求"
     assert what_is_wrong("software", title, "not a mapping").zh == "发现违规软件：某项要求"
+    devices = {"devices": [{"vendor_id": "0781", "product_id": "5567", "serial": "1"}]}
+    assert what_is_wrong("media", title, devices).zh == "不符合要求：某项要求"
 
 
 def test_the_subject_of_a_title_that_does_not_read_like_a_requirement_is_the_title() -> None:

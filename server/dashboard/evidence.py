@@ -5,6 +5,10 @@ objects with the same keys a table, other lists a bullet list, and values text. 
 built here with limits (depth, items), so a hostile or huge evidence object cannot make the
 page deep or long; what is cut is counted and said. Nothing here produces markup: every text
 is escaped by the template.
+
+Keys and coded values are the agent's (`installed: false`, `class: mass-storage`); the reader
+gets the glossary's words for them (是否安装：未安装, 设备类别：移动存储) and times in the
+server's time zone. A key or value the glossary does not know is shown as it came.
 """
 
 from __future__ import annotations
@@ -14,6 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext
+
+from agent.glossary import evidence_key, evidence_value
+from server.lib.local_time import MINUTE, local_text, parse_agent_time
+from server.lib.reader_language import reader_lang
 
 MAX_DEPTH = 4
 MAX_ITEMS = 50
@@ -32,13 +40,15 @@ class Node:
     more: int = 0  # entries, items or rows left out
 
 
-def _text(value: Any) -> Node:
-    if value is True:
-        return Node("text", gettext("yes"))
-    if value is False:
-        return Node("text", gettext("no"))
+def _text(value: Any, key: str = "") -> Node:
+    words = evidence_value(key, value, reader_lang())
+    if words is not None:
+        return Node("text", words)
     if value is None:
         return Node("text", "—")
+    moment = parse_agent_time(value)
+    if moment is not None:
+        return Node("text", local_text(moment, MINUTE))
     text = value if isinstance(value, str) else str(value)
     return Node("text", text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "…")
 
@@ -55,20 +65,26 @@ def _columns(items: list[Any]) -> list[str] | None:
     return columns if len(columns) <= MAX_COLUMNS else None
 
 
-def tree(value: Any, depth: int = 0) -> Node:
+def tree(value: Any, depth: int = 0, key: str = "") -> Node:
+    """The node for `value`, found under `key` (which says what a coded value means)."""
     if not isinstance(value, (Mapping, list)):
-        return _text(value)
+        return _text(value, key)
     if depth >= MAX_DEPTH:
         return _text(gettext("(nested too deeply to show)"))
+    lang = reader_lang()
     if isinstance(value, Mapping):
         keys = list(value)
         node = Node("mapping", more=max(len(keys) - MAX_ITEMS, 0))
-        node.entries = [(str(key), tree(value[key], depth + 1)) for key in keys[:MAX_ITEMS]]
+        node.entries = [
+            (evidence_key(name, lang), tree(value[name], depth + 1, str(name)))
+            for name in keys[:MAX_ITEMS]
+        ]
         return node
     shown = value[:MAX_ITEMS]
     more = max(len(value) - MAX_ITEMS, 0)
     columns = _columns(shown)
     if columns is not None:
-        rows = [[tree(item.get(column), depth + 1) for column in columns] for item in shown]
-        return Node("table", columns=columns, rows=rows, more=more)
-    return Node("list", items=[tree(item, depth + 1) for item in shown], more=more)
+        rows = [[tree(item.get(column), depth + 1, column) for column in columns] for item in shown]
+        headings = [evidence_key(column, lang) for column in columns]
+        return Node("table", columns=headings, rows=rows, more=more)
+    return Node("list", items=[tree(item, depth + 1, key) for item in shown], more=more)

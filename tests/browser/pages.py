@@ -19,6 +19,7 @@ from playwright.sync_api import (
     ViewportSize,
 )
 
+from agent import glossary
 from tests.browser.world import PASSWORD
 
 # A function, not an expression: the page's CSP forbids the eval an expression would need.
@@ -106,6 +107,10 @@ class Visitor:
     def t(self, message: str) -> str:
         """`message` in the language of the page shown now."""
         return translated(message, self.language())
+
+    def term(self, table: glossary.Table, code: str) -> str:
+        """The glossary's word for `code` in the language of the page shown now."""
+        return glossary.term(table, code, "zh" if self.language().startswith("zh") else "en")
 
     def text(self, selector: str = "main") -> str:
         """What a person reads in `selector` (rendered text: hidden things are not in it)."""

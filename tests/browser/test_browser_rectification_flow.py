@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
+from agent.glossary import STATUSES
 from tests.browser.pages import translated, visitor
 from tests.browser.world import Dashboard, HttpFleet
 from tests.dashboard.seed import Machine
@@ -105,7 +106,7 @@ def test_a_county_admin_issues_a_rectification_that_the_agents_next_report_reche
         assert office.host_id in person.text()
         finding = page.locator("table.findings tbody tr").filter(has_text=RULE)
         expect(finding).to_contain_text("资产编号")
-        expect(finding.locator(".badge").first).to_have_text(person.t("fail"))
+        expect(finding.locator(".badge").first).to_have_text(person.term(STATUSES, "fail"))
         finding.get_by_role("link", name=person.t("Issue rectification")).click()
 
         # The notice: person responsible, deadline, remark.

@@ -65,10 +65,10 @@ def test_failing_findings_come_first_with_their_evidence_as_tables(world: Any, p
     assert response.context["failing"] == 4
     wifi = next(item for item in findings if item.finding.rule == "no-wireless-or-tethering")
     assert wifi.evidence.kind == "mapping"
-    interfaces = dict(wifi.evidence.entries)["interfaces"]
-    assert interfaces.kind == "table" and "kind" in interfaces.columns
+    interfaces = dict(wifi.evidence.entries)["Interfaces"]  # the agent's keys, in words
+    assert interfaces.kind == "table" and "Kind" in interfaces.columns
     content = response.content.decode()
-    assert '<th scope="col">kind</th>' in content and "wlan0" in content
+    assert '<th scope="col">Kind</th>' in content and "wlan0" in content
 
 
 def test_findings_read_in_the_readers_language(world: Any, pc: Any) -> None:

@@ -1,5 +1,6 @@
-"""Template filters of the dashboard: language-picked texts, labels, rates, agent times, and
-`reveal` for every string an agent wrote.
+"""Template filters of the dashboard: language-picked texts, the glossary's words for codes,
+what is wrong with a failing finding, rates, times on the server's clock, and `reveal` for
+every string an agent wrote.
 
 Every filter but `reveal` returns plain text; autoescaping applies to it like to any
 variable, so what an agent wrote can never turn into markup through these. `reveal` escapes
@@ -13,27 +14,28 @@ from collections.abc import Mapping
 from typing import Any
 
 from django import template
-from django.utils import timezone
-from django.utils.translation import get_language
 
+from agent import glossary
+from agent.i18n import LocalText
+from agent.problem_text import what_is_wrong
 from server.dashboard import hidden_text, labels
+from server.lib.local_time import local_text, parse_agent_time
+from server.lib.reader_language import reader_lang
 
 register = template.Library()
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
-def language_suffix() -> str:
-    """ "zh" or "en": which of a finding's two texts the reader gets."""
-    return "zh" if (get_language() or "zh").lower().startswith("zh") else "en"
+def _value(item: Any, name: str) -> Any:
+    return item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
 
 
 @register.filter
 def local(item: Any, field: str) -> str:
     """`item.<field>_zh` or `item.<field>_en` (attribute or key) for the active language."""
-    suffix = language_suffix()
+    suffix = reader_lang()
     other = "en" if suffix == "zh" else "zh"
     for name in (f"{field}_{suffix}", f"{field}_{other}"):
-        value = item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
+        value = _value(item, name)
         if value:
             return str(value)
     return ""
@@ -71,6 +73,51 @@ def report_kind_label(code: object) -> str:
     return labels.label(labels.REPORT_KINDS, code)
 
 
+@register.simple_tag
+def field_label(name: str) -> str:
+    """The glossary's name of a check-sheet field ("machine_number" -> 机器编号), the same
+    words the agent's sheet and the printed notice use."""
+    return glossary.term(glossary.FIELDS, name, reader_lang())
+
+
+def _glossary_filter(table: glossary.Table) -> Any:
+    def words(code: object) -> str:
+        return glossary.term(table, code, reader_lang())
+
+    return words
+
+
+for _name, _table in (
+    ("purpose_label", glossary.PURPOSES),
+    ("classification_label", glossary.CLASSIFICATIONS),
+    ("platform_label", glossary.PLATFORMS),
+    ("trigger_label", glossary.REPORT_TRIGGERS),
+    ("interface_kind_label", glossary.INTERFACE_KINDS),
+    ("usb_class_label", glossary.USB_CLASSES),
+    ("history_source_label", glossary.MEDIA_HISTORY_SOURCES),
+):
+    register.filter(_name, _glossary_filter(_table))
+
+
+@register.filter
+def installed_label(value: object) -> str:
+    return glossary.truth(glossary.INSTALLED, value, reader_lang())
+
+
+@register.filter
+def running_label(value: object) -> str:
+    return glossary.truth(glossary.RUNNING, value, reader_lang())
+
+
+@register.filter
+def problem(item: Any) -> str:
+    """What is wrong, for a failing finding or a notice (anything with `category`,
+    `title_zh`, `title_en` and `evidence`): "未安装：终端安全审计客户端（奇安信天擎）"."""
+    title = LocalText(str(_value(item, "title_zh") or ""), str(_value(item, "title_en") or ""))
+    wrong = what_is_wrong(str(_value(item, "category") or ""), title, _value(item, "evidence"))
+    return wrong.get(reader_lang())
+
+
 @register.filter
 def percent(rate: float | None) -> str:
     """0.875 -> "87.5%"; no rate (nothing to count) -> "—"."""
@@ -82,20 +129,13 @@ def percent(rate: float | None) -> str:
 @register.filter
 def agent_time(value: object) -> str:
     """An ISO 8601 time an agent wrote, in the server's time zone; other text as it is."""
-    if not isinstance(value, str) or not value:
-        return "" if value is None else str(value)
-    try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return value
-    if timezone.is_naive(moment):
-        return value
-    return timezone.localtime(moment).strftime(TIME_FORMAT)
+    moment = parse_agent_time(value)
+    if moment is not None:
+        return local_text(moment)
+    return "" if value is None else str(value)
 
 
 @register.filter
 def local_time(value: dt.datetime | None) -> str:
-    """A stored time in the server's time zone, ISO-like; "—" for none."""
-    if value is None:
-        return "—"
-    return timezone.localtime(value).strftime(TIME_FORMAT)
+    """A stored time in the server's time zone, to the second; "—" for none."""
+    return local_text(value)

@@ -11,20 +11,22 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from agent import glossary
 from server.dashboard import access
 from server.dashboard.host_filters import PAGE_SIZE, HostFilters
-from server.dashboard.labels import CATEGORIES, COMPLIANCE, STATUS_FILTERS
+from server.dashboard.labels import CATEGORIES, COMPLIANCE, STATUS_FILTERS, glossary_labels
 from server.fleet.models import HostStatus
 
+_FIELDS = glossary_labels(glossary.FIELDS)  # the words the agent's check sheet uses
 COLUMNS = (  # (sort key, or "" when the column does not sort; heading; shown on tablets)
-    ("hostname", _("Host name"), True),
-    ("unit", _("Unit"), True),
+    ("hostname", _FIELDS["hostname"], True),
+    ("unit", _FIELDS["unit"], True),
     ("", _("IP / MAC"), True),
-    ("machine_number", _("Machine number"), True),
-    ("responsible_person", _("Person responsible"), False),
+    ("machine_number", _FIELDS["machine_number"], True),
+    ("responsible_person", _FIELDS["responsible_person"], False),
     ("status", _("Status"), True),
     ("failed", _("Failing"), True),
-    ("policy", _("Policy"), False),
+    ("policy", _FIELDS["policy"], False),
     ("last_seen", _("Last report"), True),
 )
 
