@@ -79,6 +79,7 @@ def issue(
                 severity=finding.severity,
                 category=finding.category,
                 evidence=finding.evidence,
+                found_at=finding.since,
                 responsible_person=responsible_person.strip()[:255],
                 deadline=deadline,
                 remark=remark.strip()[:MAX_REMARK],

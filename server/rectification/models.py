@@ -50,6 +50,9 @@ class Rectification(models.Model):
     severity = models.CharField(max_length=16)
     category = models.CharField(max_length=16)
     evidence = models.JSONField(default=dict)
+    # When the host started failing the rule (LatestFinding.since at issue time): the notice's
+    # 发现于. Null only for notices issued before it was recorded whose start is not known.
+    found_at = models.DateTimeField(null=True, blank=True)
 
     responsible_person = models.CharField(max_length=255)
     deadline = models.DateField()
@@ -87,6 +90,23 @@ class Rectification(models.Model):
 
     def is_overdue(self, today: dt.date) -> bool:
         return self.status != Status.CLOSED and self.deadline < today
+
+    def requirement(self, chinese: bool) -> str:
+        """整改要求 as a notice prints it: the rule's remedy and the admin's remark, each said
+        once. The issue form starts the remark with the remedy, which admins often keep or
+        extend: a remark that already holds the remedy (in either language) is the whole
+        requirement."""
+        first, second = (
+            (self.remedy_zh, self.remedy_en) if chinese else (self.remedy_en, self.remedy_zh)
+        )
+        remedy = (first or second).strip()
+        remark = self.remark.strip()
+        if not remark:
+            return remedy
+        said = [text.strip() for text in (self.remedy_zh, self.remedy_en) if text.strip()]
+        if not remedy or any(text in remark for text in said):
+            return remark
+        return f"{remedy}\n{remark}"
 
 
 class EventKind(models.TextChoices):

@@ -19,12 +19,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from server.accounts.actors import actor_names
 from server.accounts.scope import restrict
 from server.administration.access import actor, require_admin_of
 from server.dashboard.access import administers, host_or_404, subtree_q, unit_or_404, user_of
+from server.dashboard.evidence import tree
 from server.dashboard.hidden_text import reveal
 from server.errors import AdminError
 from server.fleet.models import LatestFinding
+from server.lib.reader_language import reader_lang
 from server.rectification import actions
 from server.rectification.forms import STATUS_FILTERS, CloseForm, IssueForm
 from server.rectification.models import NOT_CLOSED, Rectification, Status
@@ -102,12 +105,15 @@ def notice_list(request: HttpRequest) -> HttpResponse:
 def notice_detail(request: HttpRequest, pk: int) -> HttpResponse:
     notice = _notice_or_404(request, pk)
     current = LatestFinding.objects.filter(host=notice.host, rule=notice.rule).first()
+    events = list(notice.events.select_related("report"))
+    names = actor_names(event.actor for event in events)
     return render(
         request,
         "rectification/detail.html",
         {
             "notice": notice,
-            "events": notice.events.all(),
+            "events": [(event, names[event.actor]) for event in events],
+            "evidence": tree(notice.evidence),
             "current": current,
             "today": timezone.localdate(),
             "may_act": administers(request, notice.host.unit),
@@ -177,7 +183,7 @@ def issue(request: HttpRequest) -> HttpResponse:
 
 
 def _chinese_page(request: HttpRequest) -> bool:
-    return (getattr(request, "LANGUAGE_CODE", "") or "zh-hans").startswith("zh")
+    return reader_lang() == "zh"
 
 
 @login_required
@@ -203,5 +209,9 @@ def print_notice(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "rectification/print.html",
-        {"notice": notice, "today": timezone.localdate()},
+        {
+            "notice": notice,
+            "requirement": notice.requirement(_chinese_page(request)),
+            "today": timezone.localdate(),
+        },
     )
