@@ -85,6 +85,22 @@ class Alert(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} alert {self.pk} ({self.key})"
 
+    def _problem(self, lang: str) -> str:
+        """What is wrong (stored when raised, see agent.problem_text), else the rule's title;
+        alerts raised before the words were stored have only the title."""
+        problem = self.data.get("problem") if isinstance(self.data, dict) else None
+        words = problem.get(lang) if isinstance(problem, dict) else None
+        title = self.title_zh if lang == "zh" else self.title_en
+        return str(words or title or self.title_zh or self.title_en or self.rule)
+
+    @property
+    def problem_zh(self) -> str:
+        return self._problem("zh")
+
+    @property
+    def problem_en(self) -> str:
+        return self._problem("en")
+
 
 class Channel(models.TextChoices):
     EMAIL = "email", _("e-mail")

@@ -16,6 +16,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from agent.i18n import LocalText
+from agent.problem_text import what_is_wrong
 from server.accounts.models import Unit
 from server.alerts.models import Alert, AlertDelivery, AlertSettings, Channel, Kind
 from server.fleet.models import FindingChange, Host, HostStatus, LatestFinding, Report
@@ -73,6 +75,9 @@ def on_report_ingested(
     )
     for finding in findings:
         change = new_failures[finding.rule]
+        problem = what_is_wrong(
+            finding.category, LocalText(finding.title_zh, finding.title_en), finding.evidence
+        )
         raise_alert(
             host.unit,
             f"violation:{host.pk}:{finding.rule}:{change.pk or report.pk}",
@@ -84,7 +89,11 @@ def on_report_ingested(
             title_zh=finding.title_zh,
             title_en=finding.title_en,
             occurred_at=change.at,
-            data={"category": finding.category, "report_seq": report.seq},
+            data={
+                "category": finding.category,
+                "report_seq": report.seq,
+                "problem": {"zh": problem.zh, "en": problem.en},
+            },
         )
 
 
@@ -132,6 +141,9 @@ def record_overdue(now: dt.datetime) -> int:
         .order_by("id")
     )
     for notice in overdue.iterator(chunk_size=500):
+        problem = what_is_wrong(
+            notice.category, LocalText(notice.title_zh, notice.title_en), notice.evidence
+        )
         alert = raise_alert(
             notice.host.unit,
             f"overdue:{notice.pk}",
@@ -148,6 +160,7 @@ def record_overdue(now: dt.datetime) -> int:
                 "deadline": notice.deadline.isoformat(),
                 "responsible_person": notice.responsible_person,
                 "rectification": notice.pk,
+                "problem": {"zh": problem.zh, "en": problem.en},
             },
         )
         raised += alert is not None

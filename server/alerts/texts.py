@@ -12,27 +12,24 @@ from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
+from agent import glossary
 from server.alerts.models import Alert, Kind
+from server.lib.local_time import MINUTE, local_text
+from server.lib.reader_language import reader_lang
 
 MAX_LINES_PER_MESSAGE = 100
 LANGUAGES = ("zh-hans", "en")
 
 
 def _local(moment: dt.datetime | None) -> str:
-    if moment is None:
-        return "—"
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+    return local_text(moment, MINUTE)
 
 
-def _title(alert: Alert) -> str:
-    chinese = (translation.get_language() or "zh-hans").startswith("zh")
-    first, second = (
-        (alert.title_zh, alert.title_en) if chinese else (alert.title_en, alert.title_zh)
-    )
-    return first or second or alert.rule
+def _problem(alert: Alert) -> str:
+    return alert.problem_zh if reader_lang() == "zh" else alert.problem_en
 
 
 def _host(alert: Alert) -> str:
@@ -61,8 +58,8 @@ def alert_line(alert: Alert) -> str:
     values: dict[str, Any] = {
         "unit": alert.unit.path,
         "host": _host(alert),
-        "title": _title(alert),
-        "severity": alert.severity,
+        "title": _problem(alert),
+        "severity": glossary.term(glossary.SEVERITIES, alert.severity, reader_lang()),
         "rule": alert.rule,
         "when": _local(alert.occurred_at),
     }
@@ -146,6 +143,7 @@ def webhook_item(alert: Alert) -> dict[str, Any]:
         "rule": alert.rule or None,
         "severity": alert.severity or None,
         "title": {"zh": alert.title_zh, "en": alert.title_en},
+        "problem": {"zh": alert.problem_zh, "en": alert.problem_en},
         "text": text,
         "occurred_at": alert.occurred_at.isoformat(),
         "url": link(alert),

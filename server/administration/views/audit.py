@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from server.administration.audit_log import chain_status, visible_entries
+from server.administration.audit_rows import ACTIONS, audit_rows
 from server.dashboard.access import user_of
 
 PAGE_SIZE = 100
@@ -43,6 +44,10 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         "administration/audit.html",
         {
             "page": page,
+            "rows": audit_rows(page.object_list),
+            "actions": sorted(
+                ((code, str(words)) for code, words in ACTIONS.items()), key=lambda item: item[1]
+            ),
             "chain": chain_status(),
             "visible_count": None if superuser else visible.count(),
             "superuser": superuser,
