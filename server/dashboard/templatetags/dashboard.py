@@ -80,33 +80,43 @@ def field_label(name: str) -> str:
     return glossary.term(glossary.FIELDS, name, reader_lang())
 
 
-def _glossary_filter(table: glossary.Table) -> Any:
-    def words(code: object) -> str:
-        return glossary.term(table, code, reader_lang())
-
-    return words
-
-
-for _name, _table in (
-    ("purpose_label", glossary.PURPOSES),
-    ("classification_label", glossary.CLASSIFICATIONS),
-    ("platform_label", glossary.PLATFORMS),
-    ("trigger_label", glossary.REPORT_TRIGGERS),
-    ("interface_kind_label", glossary.INTERFACE_KINDS),
-    ("usb_class_label", glossary.USB_CLASSES),
-    ("history_source_label", glossary.MEDIA_HISTORY_SOURCES),
-):
-    register.filter(_name, _glossary_filter(_table))
+def _words(table: glossary.Table, code: object) -> str:
+    return glossary.term(table, code, reader_lang())
 
 
 @register.filter
-def installed_label(value: object) -> str:
-    return glossary.truth(glossary.INSTALLED, value, reader_lang())
+def purpose_label(code: object) -> str:
+    return _words(glossary.PURPOSES, code)
 
 
 @register.filter
-def running_label(value: object) -> str:
-    return glossary.truth(glossary.RUNNING, value, reader_lang())
+def classification_label(code: object) -> str:
+    return _words(glossary.CLASSIFICATIONS, code)
+
+
+@register.filter
+def platform_label(code: object) -> str:
+    return _words(glossary.PLATFORMS, code)
+
+
+@register.filter
+def trigger_label(code: object) -> str:
+    return _words(glossary.REPORT_TRIGGERS, code)
+
+
+@register.filter
+def interface_kind_label(code: object) -> str:
+    return _words(glossary.INTERFACE_KINDS, code)
+
+
+@register.filter
+def usb_class_label(code: object) -> str:
+    return _words(glossary.USB_CLASSES, code)
+
+
+@register.filter
+def history_source_label(code: object) -> str:
+    return _words(glossary.MEDIA_HISTORY_SOURCES, code)
 
 
 @register.filter
