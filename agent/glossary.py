@@ -173,6 +173,8 @@ REPORT_TRIGGERS: Table = {
     "command": ("服务器要求复查", "re-check request"),
     "manual": ("手动", "manual"),
     "policy": ("策略更新", "policy update"),
+    "software": ("软件安装或卸载", "software installed or removed"),
+    "uninstall": ("客户端被卸载", "agent being uninstalled"),
 }
 
 # --- the keys of a finding's evidence (what the agent sends, see agent.evaluation) ---------
