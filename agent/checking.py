@@ -102,7 +102,11 @@ def run_check(
     now = now or dt.datetime.now(dt.timezone.utc)
     probe_thread, probe_results = _start_probes(policy, platform.name, probe_runner)
     ctx = CollectContext(
-        platform=platform, asset=asset, now=now, history_since=history_since(policy, now)
+        platform=platform,
+        asset=asset,
+        now=now,
+        history_since=history_since(policy, now),
+        neighbour_networks=policy.internet.allowed_networks if policy.internet else (),
     )
     inventory = collect_inventory(ctx, None if whole_inventory else needed_collectors(policy))
     if probe_thread is not None:

@@ -244,6 +244,31 @@ class NetworkFacts:
         return tuple(route for route in self.routes if route.is_default)
 
 
+@dataclass(frozen=True)
+class Neighbour:
+    """One entry of the machine's IPv4 ARP or IPv6 neighbour table: a device on the same LAN
+    that this PC talked to. Read from the table the OS keeps anyway; nothing is sent to find
+    them."""
+
+    family: str  # "ipv4" | "ipv6"
+    address: str
+    mac: str  # "aa:bb:cc:dd:ee:ff" (lower case, two digits per byte)
+    interface: str
+    state: str  # normalised: "reachable" | "stale" | "delay" | "probe" | "permanent" | ...
+
+
+@dataclass(frozen=True)
+class NeighbourFacts:
+    """The neighbours a report may carry: only addresses inside `networks` (the policy's
+    allowed networks, the unit's own LAN), at most `agent.collectors.neighbours.MAX_ENTRIES`,
+    the rest counted in `left_out`. `networks` is None when nothing limited the list (the
+    local `inventory` command, which has no policy)."""
+
+    entries: tuple[Neighbour, ...]
+    networks: tuple[str, ...] | None
+    left_out: int = 0
+
+
 # --- egress probes ----------------------------------------------------------------------
 
 
@@ -281,6 +306,7 @@ class Inventory:
     collected_at: dt.datetime
     agent_version: str
     errors: Mapping[str, str] = field(default_factory=dict)
+    neighbours: NeighbourFacts | None = None
 
 
 def to_jsonable(value: Any) -> Any:

@@ -242,6 +242,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{remote} {process}（进程号 {pid}）",
         "{remote} {process} (pid {pid})",
     ),
+    "inventory.neighbours": ("局域网邻居（{count}）", "LAN neighbours ({count})"),
+    "inventory.neighbours_scope": (
+        "仅限策略允许的网络：{networks}",
+        "only inside the policy's allowed networks: {networks}",
+    ),
+    "inventory.neighbours_none_allowed": (
+        "策略未列出允许的网络，不上报邻居",
+        "the policy names no allowed networks: none reported",
+    ),
+    "inventory.neighbours_left_out": ("另有 {count} 个未列出", "{count} more not listed"),
     "inventory.errors": ("未能采集", "Could not collect"),
     # `enroll`
     "enroll.already": (

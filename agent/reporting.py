@@ -27,7 +27,7 @@ from agent.state import Delivery
 FULL = "full"
 HEARTBEAT = "heartbeat"
 # What a full report gives up, in this order, rather than exceed the server's size limit.
-_OMISSIBLE = ("software", "services", "network", "media")
+_OMISSIBLE = ("software", "neighbours", "services", "network", "media")
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,9 @@ def inventory_json(inventory: Inventory) -> dict[str, Any]:
         "services": to_jsonable(inventory.services) if inventory.services is not None else None,
         "media": to_jsonable(inventory.media) if inventory.media is not None else None,
         "network": to_jsonable(inventory.network) if inventory.network is not None else None,
+        "neighbours": (
+            to_jsonable(inventory.neighbours) if inventory.neighbours is not None else None
+        ),
     }
 
 

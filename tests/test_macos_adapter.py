@@ -46,6 +46,8 @@ PORTS: Argv = ("/usr/sbin/networksetup", "-listallhardwareports")
 IFCONFIG: Argv = ("/sbin/ifconfig", "-l")
 NETSTAT: Argv = ("/usr/sbin/netstat", "-rn")
 SCUTIL_DNS: Argv = ("/usr/sbin/scutil", "--dns")
+ARP: Argv = ("/usr/sbin/arp", "-an")
+NDP: Argv = ("/usr/sbin/ndp", "-an")
 LOG_SHOW: Argv = (
     "/usr/bin/log",
     "show",
@@ -68,6 +70,8 @@ RECORDED = {
     IFCONFIG: "ifconfig-l.txt",
     NETSTAT: "netstat-rn.txt",
     SCUTIL_DNS: "scutil-dns.txt",
+    ARP: "arp-an.txt",
+    NDP: "ndp-an.txt",
 }
 LOG_RECORDING = "log-show-usbmsc.ndjson"
 CST = dt.timezone(dt.timedelta(hours=8))

@@ -32,6 +32,7 @@ from agent.platforms.windows import (
     parse_reg_export,
 )
 from agent.platforms.windows.host import DISK_DRIVES
+from agent.platforms.windows.neighbours import NET_NEIGHBORS
 from agent.platforms.windows.network import DNS_SERVERS, NET_ADAPTERS, NET_ROUTES
 from agent.platforms.windows.powershell import POWERSHELL, UTF8_PREFIX
 from agent.platforms.windows.regfile import decode_reg_file
@@ -50,6 +51,7 @@ RECORDED_OUTPUT = {
     NET_ADAPTERS: "netadapter.json",
     NET_ROUTES: "netroute.json",
     DNS_SERVERS: "dnsclientserveraddress.json",
+    NET_NEIGHBORS: "netneighbor.json",
 }
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from agent import __version__
-from agent.collectors import host, media, network, processes, services, software
+from agent.collectors import host, media, neighbours, network, processes, services, software
 from agent.collectors.base import CollectContext
 from agent.errors import CustosError
 from agent.facts import Inventory
@@ -28,6 +28,7 @@ REGISTRY: dict[str, Collector] = {
     services.NAME: services.collect,
     media.NAME: media.collect,
     network.NAME: network.collect,
+    neighbours.NAME: neighbours.collect,
 }
 
 
@@ -55,4 +56,5 @@ def collect_inventory(ctx: CollectContext, names: Iterable[str] | None = None) -
         collected_at=ctx.now,
         agent_version=__version__,
         errors=errors,
+        neighbours=results.get("neighbours"),
     )

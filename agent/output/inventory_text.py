@@ -97,6 +97,19 @@ def render_inventory(inventory: Inventory, lang: Lang) -> str:
             )
             for c in network.connections
         ]
+    neighbours = inventory.neighbours
+    if neighbours is not None:
+        out += ["", say("inventory.neighbours", count=len(neighbours.entries))]
+        if neighbours.networks == ():
+            out.append("  " + say("inventory.neighbours_none_allowed"))
+        elif neighbours.networks is not None:
+            networks = ", ".join(neighbours.networks)
+            out.append("  " + say("inventory.neighbours_scope", networks=networks))
+        out += [
+            f"  {n.address:39} {n.mac:17} {n.interface:12} {n.state}" for n in neighbours.entries
+        ]
+        if neighbours.left_out:
+            out.append("  " + say("inventory.neighbours_left_out", count=neighbours.left_out))
     if inventory.errors:
         out += ["", say("inventory.errors")]
         out += [f"  {name}: {reason}" for name, reason in inventory.errors.items()]

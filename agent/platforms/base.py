@@ -18,6 +18,7 @@ from agent.errors import CommandError
 from agent.facts import (
     InterfaceKind,
     MediaEvent,
+    Neighbour,
     Route,
     Service,
     Software,
@@ -105,3 +106,9 @@ class PlatformAdapter(Protocol):
         ...
 
     def dns_servers(self) -> tuple[str, ...]: ...
+
+    def neighbours(self) -> tuple[Neighbour, ...]:
+        """The OS's IPv4 ARP and IPv6 neighbour tables as they are, read, never probed: MACs
+        normalised (`agent.platforms.link_address`), states in lower case. The collector
+        decides which entries a report may carry."""
+        ...

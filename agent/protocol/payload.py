@@ -11,7 +11,12 @@ still running" for a few hundred bytes. `state_hash` is computed over a stable p
      "policy":{"id","version","sha256"},"summary":{…},"answered_commands":[…],
      # full only:
      "host":{…},"findings":[…],"inventory":{"software":[…],"services":[…],"media":{…},
-     "network":{…}},"errors":{collector: reason}}
+     "network":{…},"neighbours":{…}},"errors":{collector: reason}}
+
+`inventory.neighbours` (LAN neighbours from the ARP and IPv6 neighbour tables, only inside the
+policy's allowed networks, at most 256) counts in the state hash as the set of (address, MAC)
+pairs: a neighbour going from "reachable" to "stale" and back, as table entries do by the
+minute, is no change; a device appearing or leaving is.
 """
 
 from __future__ import annotations
@@ -40,6 +45,34 @@ _LOCAL_TEXT = {
     "required": ["zh", "en"],
     "properties": {"zh": {"type": "string"}, "en": {"type": "string"}},
     "additionalProperties": False,
+}
+MAX_NEIGHBOURS = 256
+_NEIGHBOURS = {
+    "type": ["object", "null"],
+    "required": ["entries"],
+    "properties": {
+        "entries": {
+            "type": "array",
+            "maxItems": MAX_NEIGHBOURS,
+            "items": {
+                "type": "object",
+                "required": ["family", "address", "mac"],
+                "properties": {
+                    "family": {"enum": ["ipv4", "ipv6"]},
+                    "address": {"type": "string", "maxLength": 64},
+                    "mac": {"type": "string", "maxLength": 32},
+                    "interface": {"type": "string", "maxLength": 64},
+                    "state": {"type": "string", "maxLength": 32},
+                },
+            },
+        },
+        "networks": {
+            "type": ["array", "null"],
+            "maxItems": 1000,
+            "items": {"type": "string", "maxLength": 64},
+        },
+        "left_out": {"type": "integer", "minimum": 0},
+    },
 }
 _FINDING = {
     "type": "object",
@@ -112,6 +145,7 @@ PAYLOAD_SCHEMA: dict[str, Any] = {
                 "services": {"type": ["array", "null"]},
                 "media": {"type": ["object", "null"]},
                 "network": {"type": ["object", "null"]},
+                "neighbours": _NEIGHBOURS,
             },
         },
         "errors": {"type": "object", "additionalProperties": {"type": "string"}},
@@ -141,7 +175,7 @@ def stable_state(
     network.pop("connections", None)  # ephemeral ports, moment to moment
     media = dict(inventory.get("media") or {})
     media.pop("history_since", None)  # "now minus the lookback": moves with every check
-    return {
+    stable = {
         "host": {k: v for k, v in host.items() if k not in _VOLATILE_HOST_KEYS},
         "findings": sorted((f["rule"], f["status"]) for f in findings),
         "software": inventory.get("software"),
@@ -149,6 +183,11 @@ def stable_state(
         "media": media,
         "network": network,
     }
+    neighbours = inventory.get("neighbours")
+    if neighbours is not None:  # absent before agents reported neighbours: same hash as then
+        entries = neighbours.get("entries") or []
+        stable["neighbours"] = sorted({(str(e.get("address")), str(e.get("mac"))) for e in entries})
+    return stable
 
 
 def state_hash(

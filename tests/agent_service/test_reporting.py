@@ -10,7 +10,16 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agent.evaluation import CheckResult, evaluate
-from agent.facts import AssetFields, HostFacts, Inventory, Process, Service, Software
+from agent.facts import (
+    AssetFields,
+    HostFacts,
+    Inventory,
+    Neighbour,
+    NeighbourFacts,
+    Process,
+    Service,
+    Software,
+)
 from agent.policy.loader import load_policy_bytes
 from agent.protocol.envelope import decode_envelope, format_time, verify_envelope
 from agent.protocol.payload import validate_payload
@@ -43,7 +52,12 @@ def host(person: str = "张三", boot: int = 0) -> HostFacts:
     )
 
 
-def result(person: str = "张三", software: str = "1.0", boot: int = 0) -> CheckResult:
+def result(
+    person: str = "张三",
+    software: str = "1.0",
+    boot: int = 0,
+    neighbours: tuple[Neighbour, ...] | None = None,
+) -> CheckResult:
     inventory = Inventory(
         host=host(person, boot),
         software=(Software("wps-office", software, "Kingsoft", source="dpkg"),),
@@ -54,6 +68,7 @@ def result(person: str = "张三", software: str = "1.0", boot: int = 0) -> Chec
         collected_at=NOW,
         agent_version="0.1.0",
         errors={"media": "not collected"},
+        neighbours=None if neighbours is None else NeighbourFacts(neighbours, ("10.1.2.0/24",)),
     )
     findings = evaluate(POLICY, inventory, "linux", NOW)
     return CheckResult(policy=POLICY, inventory=inventory, findings=findings, checked_at=NOW)
@@ -89,7 +104,7 @@ def test_first_report_is_full_and_follows_the_payload_schema() -> None:
     assert finding["remedy"] == {"zh": "请登记责任人", "en": "Register the responsible person"}
     assert payload["host"]["hostname"] == "pc-0417"
     assert payload["host"]["asset"]["machine_number"] == "BJ-2026-0417"
-    assert set(payload["inventory"]) == {"software", "services", "media", "network"}
+    assert set(payload["inventory"]) == {"software", "services", "media", "network", "neighbours"}
     assert payload["inventory"]["software"][0]["name"] == "wps-office"
     assert "processes" not in json.dumps(payload["inventory"])
     assert payload["errors"] == {"media": "not collected"}
@@ -111,6 +126,42 @@ def test_unchanged_state_after_an_acknowledged_full_report_is_a_heartbeat() -> N
     assert not {"host", "findings", "inventory", "errors"} & set(later.payload)
     assert later.payload["answered_commands"] == ["c1"]
     assert later.payload["summary"]["compliant"] is True
+
+
+GATEWAY = Neighbour("ipv4", "10.1.2.1", "00:0f:e2:11:22:01", "eth0", "reachable")
+PRINTER = Neighbour("ipv4", "10.1.2.40", "00:1b:a9:44:55:66", "eth0", "reachable")
+
+
+def test_neighbours_changing_state_in_the_table_are_no_change() -> None:
+    first = build_report(result(neighbours=(GATEWAY, PRINTER)), "startup", Delivery(), now=NOW)
+    assert first.payload["inventory"]["neighbours"]["entries"][1]["mac"] == "00:1b:a9:44:55:66"
+    validate_payload(first.payload)
+    stale = (
+        dataclasses.replace(PRINTER, state="stale"),
+        dataclasses.replace(GATEWAY, state="delay"),
+    )
+    later = build_report(result(neighbours=stale), "schedule", acknowledged(first.state_hash))
+    assert later.kind == HEARTBEAT
+
+
+def test_a_device_appearing_or_leaving_the_neighbour_table_sends_the_full_state() -> None:
+    first = build_report(result(neighbours=(GATEWAY,)), "startup", Delivery(), now=NOW)
+    appeared = build_report(
+        result(neighbours=(GATEWAY, PRINTER)), "schedule", acknowledged(first.state_hash)
+    )
+    assert appeared.kind == FULL
+    left = build_report(result(neighbours=()), "schedule", acknowledged(appeared.state_hash))
+    assert left.kind == FULL and left.state_hash != first.state_hash
+
+
+def test_a_report_without_neighbours_hashes_as_before_they_existed() -> None:
+    from agent.protocol.payload import state_hash
+
+    report = build_report(result(), "startup", Delivery(), now=NOW)
+    inventory = {k: v for k, v in report.payload["inventory"].items() if k != "neighbours"}
+    assert report.state_hash == state_hash(
+        report.payload["host"], report.payload["findings"], inventory
+    )
 
 
 def test_a_changed_state_is_full() -> None:

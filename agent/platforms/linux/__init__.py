@@ -10,7 +10,8 @@ import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
 
-from agent.facts import Route, Service, Software, StorageDevice, UsbDevice
+from agent.errors import CollectorError
+from agent.facts import Neighbour, Route, Service, Software, StorageDevice, UsbDevice
 from agent.platforms.base import (
     CommandRunner,
     InterfaceInfo,
@@ -18,7 +19,7 @@ from agent.platforms.base import (
     OsRelease,
     run_command,
 )
-from agent.platforms.linux import identity, netinfo, packages, systemd
+from agent.platforms.linux import identity, neighbours, netinfo, packages, systemd
 from agent.platforms.linux.kernel_log import read_media_history
 from agent.platforms.linux.media import read_removable_storage, read_usb_devices
 
@@ -79,3 +80,9 @@ class LinuxAdapter:
 
     def dns_servers(self) -> tuple[str, ...]:
         return netinfo.read_dns_servers(self.etc, self.root / "run")
+
+    def neighbours(self) -> tuple[Neighbour, ...]:
+        try:
+            return neighbours.parse_ip_neigh_json(self.run(neighbours.IP_NEIGH_ARGV))
+        except CollectorError:
+            return neighbours.read_proc_arp(self.proc / "net")  # no iproute2, or too old for -j

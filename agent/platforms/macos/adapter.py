@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from agent.errors import CommandError
-from agent.facts import Route, Service, Software, StorageDevice, UsbDevice
+from agent.facts import Neighbour, Route, Service, Software, StorageDevice, UsbDevice
 from agent.platforms.base import (
     CommandRunner,
     InterfaceInfo,
@@ -27,6 +27,7 @@ from agent.platforms.macos import (
     host,
     interfaces,
     launchd,
+    neighbours,
     routes,
     system_profiler,
     usb,
@@ -99,3 +100,6 @@ class MacOSAdapter:
 
     def dns_servers(self) -> tuple[str, ...]:
         return dns.parse_scutil_dns(self._run(dns.SCUTIL_DNS_ARGV))
+
+    def neighbours(self) -> tuple[Neighbour, ...]:
+        return neighbours.read_neighbours(self._run)

@@ -12,12 +12,13 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from agent.facts import Route, Service, Software, StorageDevice, UsbDevice
+from agent.facts import Neighbour, Route, Service, Software, StorageDevice, UsbDevice
 from agent.platforms.base import CommandRunner, InterfaceInfo, MediaHistory, OsRelease, run_command
 from agent.platforms.windows import (
     history,
     hivefile,
     host,
+    neighbours,
     network,
     services,
     software,
@@ -86,3 +87,6 @@ class WindowsAdapter:
 
     def dns_servers(self) -> tuple[str, ...]:
         return network.dns_servers(self.run)
+
+    def neighbours(self) -> tuple[Neighbour, ...]:
+        return neighbours.neighbours(self.run)
