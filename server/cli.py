@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from agent import __version__
+from server.sightings.cli import add_sightings_commands
 
 Handler = Callable[[argparse.Namespace], int]
 USAGE_ERROR = 2
@@ -402,6 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     alerts.add_parser(
         "send", help="raise overdue and silent-host alerts and send what is due, once"
     ).set_defaults(handler=_alerts_send)
+    add_sightings_commands(commands)
     return parser
 
 

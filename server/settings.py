@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "server.rectification",
     "server.administration",
     "server.alerts",
+    "server.sightings",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -18,5 +18,6 @@ urlpatterns = [
     path("", include("server.rectification.urls")),
     path("", include("server.administration.urls")),
     path("", include("server.alerts.urls")),
+    path("", include("server.sightings.urls")),
     path("healthz", health_view, name="healthz"),
 ]

@@ -8,11 +8,12 @@ transaction that stores it.
     5. sequence    replay, seq_out_of_order, seq_conflict (flags the host as cloned)
     6. time        clock_skew (over 10 minutes ahead), too_old (over 90 days behind)
     7. payload     bad_payload, payload_too_large
-    8. store       Report (body verbatim), host state, findings, answered commands, heartbeat
-                   retention; then `report_ingested` is sent (still inside the transaction);
-                   the answer names the effective policy and pending commands, and carries
-                   a receipt signed for exactly this report (a `replay` refusal carries one
-                   too): the agent deletes its copy only on such a receipt
+    8. store       Report (body verbatim), host state, findings, LAN neighbours (sightings),
+                   answered commands, heartbeat retention; then `report_ingested` is sent
+                   (still inside the transaction); the answer names the effective policy and
+                   pending commands, and carries a receipt signed for exactly this report (a
+                   `replay` refusal carries one too): the agent deletes its copy only on such
+                   a receipt
 
 A refusal stores nothing, except that a seq_conflict leaves the host flagged (and audited):
 that flag is committed before the refusal is raised.
@@ -41,6 +42,7 @@ from server.fleet.sequence import SeqState, SeqVerdict, to_signed, to_unsigned
 from server.fleet.signals import report_ingested
 from server.lib.server_key import current_server_key
 from server.lib.storable import clean_json
+from server.sightings.recording import agent_view, record_agent_view
 
 MAX_FUTURE = dt.timedelta(minutes=10)
 MAX_AGE = dt.timedelta(days=90)
@@ -257,6 +259,9 @@ def _apply_full_state(
     host.last_full_state_hash = payload["state_hash"]
     state.apply_failures(host, payload["findings"])
     state.replace_addresses(host, *state.neighbours(payload["inventory"]))
+    view = agent_view(payload["inventory"])
+    if view is not None:
+        record_agent_view(host, view, min(report.sent_at, now))
     return apply_findings(host, payload["findings"], report, report.sent_at)
 
 
