@@ -30,6 +30,8 @@ from agent.facts import (
     Inventory,
     MediaEvent,
     MediaFacts,
+    Neighbour,
+    NeighbourFacts,
     NetworkFacts,
     ProbeOutcome,
     ProbeResult,
@@ -113,6 +115,8 @@ class Machine:
     unregistered_stick: bool = False  # attached now, and in the history
     wifi_card: bool = False
     internet_reachable: bool = False
+    # LAN neighbours the agent reports, as (IP, MAC); None: an agent without the collector
+    neighbours: tuple[tuple[str, str], ...] | None = None
 
     def asset(self) -> AssetFields:
         return AssetFields(
@@ -198,6 +202,16 @@ def _network(machine: Machine) -> NetworkFacts:
     return NetworkFacts(tuple(interfaces), tuple(routes), (machine.dns,), ())
 
 
+def _neighbours(machine: Machine) -> NeighbourFacts | None:
+    if machine.neighbours is None:
+        return None
+    entries = tuple(
+        Neighbour("ipv6" if ":" in ip else "ipv4", ip, mac, "eth0", "reachable")
+        for ip, mac in machine.neighbours
+    )
+    return NeighbourFacts(entries, ("10.0.0.0/8",))
+
+
 def _probes(machine: Machine) -> dict[str, tuple[ProbeResult, ...]]:
     outcome = ProbeOutcome.REACHED if machine.internet_reachable else ProbeOutcome.UNREACHABLE
     detail = "HTTP 200" if machine.internet_reachable else "timed out"
@@ -240,6 +254,7 @@ def check_result(machine: Machine, machine_id: str, now: dt.datetime) -> CheckRe
         network=_network(machine),
         collected_at=now,
         agent_version="0.1.0",
+        neighbours=_neighbours(machine),
     )
     policy = office_policy()
     findings = evaluate(policy, inventory, "linux", now, _probes(machine))

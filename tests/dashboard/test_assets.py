@@ -100,7 +100,7 @@ def test_the_page_says_what_the_data_can_and_cannot_show(register: Any) -> None:
     text = page_text(register.content)
 
     assert "What these checks can and cannot show" in text
-    assert "do not collect neighbour tables" in text
+    assert "are on the “Network devices” page" in text
     assert "5 hosts in service checked" in text
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
@@ -31,13 +32,14 @@ from server.fleet.tokens import create_token
 from server.rectification import actions
 from server.rectification.models import Rectification, SpotCheck
 from server.rectification.spot_checks import request_spot_check
+from server.sightings.models import Device, SightingImport
 from tests.dashboard.actions_world import enroll, send, signed_in, usb_finding
 from tests.dashboard.seed import POLICY_PATH
 from tests.server.agents import SimulatedAgent, finding
 
 pytestmark = pytest.mark.server
 
-APPS = ("dashboard", "rectification", "administration", "alerts")
+APPS = ("dashboard", "rectification", "administration", "alerts", "sightings")
 PERSONAS = ("superuser", "admin", "other_admin", "auditor", "anonymous")
 LOGIN = "login"  # 302 to the sign-in page
 MOVED = "moved"  # 302 anywhere else: the action was done and its result is shown
@@ -79,6 +81,7 @@ class Scene:
     policy_pk: int  # assigned to 海淀区 only
     spot_pk: int
     own_host: Host  # a PC of the out-of-scope admin's own county
+    device_pk: int  # a MAC seen in 北京市/海淀区/网信办
 
 
 def _failing(agent: SimulatedAgent) -> None:
@@ -117,6 +120,9 @@ def scene(world: Any) -> Scene:
     )
     own = enroll(world.other_office, "cy-pc-01")
     send(own, [finding("vrv-installed")])
+    device = Device.objects.create(
+        unit=world.office, mac="00:1b:a9:44:55:66", first_seen=now, last_seen=now
+    )
     return Scene(
         world,
         agent,
@@ -126,6 +132,7 @@ def scene(world: Any) -> Scene:
         policy.pk,
         spot.pk,
         Host.objects.get(host_id=own.host_id),
+        device.pk,
     )
 
 
@@ -259,6 +266,29 @@ EXPECTED: dict[str, Case] = {
             "digest_hour": "8",
         },
     ),
+    "sightings:devices /network-devices/": Case(
+        lambda s: "/network-devices/", READ_LIST, ONLY_SHOWS
+    ),
+    "sightings:known /network-devices/<int:pk>/known/": Case(
+        lambda s: f"/network-devices/{s.device_pk}/known/",
+        answers(405, 405, 405, 405),
+        ACT,
+        lambda s: {"kind": "printer", "note": "二楼"},
+    ),
+    "sightings:unknown /network-devices/<int:pk>/unknown/": Case(
+        lambda s: f"/network-devices/{s.device_pk}/unknown/", answers(405, 405, 405, 405), ACT
+    ),
+    "sightings:import /network-devices/import/": Case(
+        lambda s: "/network-devices/import/",
+        READ_LIST,
+        answers(201, 201, 404, 403),  # the result is on this very page
+        lambda s: {
+            "unit": str(s.world.office.pk),
+            "import_format": "switch",
+            "source": "核心交换机",
+            "file": SimpleUploadedFile("mac.csv", b"MAC,Port,VLAN\n0011.2233.4455,Gi1/0/5,10\n"),
+        },
+    ),
     "alerts:language /alerts/language/": Case(
         lambda s: "/alerts/language/",
         answers(405, 405, 405, 405),
@@ -345,6 +375,8 @@ def test_a_post_that_is_refused_changes_nothing(scene: Scene) -> None:
     assert EnrollmentToken.objects.count() == 1 + 2  # the scene's, and one per enroll()
     assignments = PolicyAssignment.objects.values_list("unit__path", "policy__version")
     assert sorted(assignments) == [("北京市/海淀区", "2026.11")]
+    assert Device.objects.get(pk=scene.device_pk).known_by == ""
+    assert not SightingImport.objects.exists() and Device.objects.count() == 1
 
 
 # --- id guessing -----------------------------------------------------------------------------
@@ -408,8 +440,13 @@ def test_the_admin_of_another_county_reaches_no_object_of_the_first_by_guessing_
         assert answer.status_code == 404, pk
     for pk in _ids_around(list(SpotCheck.objects.values_list("pk", flat=True))):
         assert guesser.get(f"/spot-checks/{pk}/").status_code == 404, pk
+    for pk in _ids_around([scene.device_pk]):
+        for action in ("known", "unknown"):
+            answer = guesser.post(f"/network-devices/{pk}/{action}/", {"kind": "other"})
+            assert answer.status_code == 404, (pk, action)
 
     # What the lists show the guesser: its own county's host only, nothing of the first.
+    assert "00:1b:a9:44:55:66" not in guesser.get("/network-devices/?show=all").content.decode()
     for path in ("/hosts/", "/violations/", "/assets/", "/rectifications/?status=all", "/tokens/"):
         page = guesser.get(path).content.decode()
         for host in first_county:
