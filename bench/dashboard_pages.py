@@ -23,7 +23,10 @@ posting 600,000 requests. The trend's daily figures are then built by the real r
 Pages are requested through Django's test client in the same process (full middleware,
 templates and queries; no network), signed in as the superuser (the whole province) or as a
 district's admin, after two warm-up requests each: overview, the hosts list filtered and
-searched, a host's page (a different host each round), violations and the asset register.
+searched, a host's page (a different host each round), violations, the asset register and
+the network devices (网内未注册设备: about 100,000 neighbour sightings at 20,000 hosts, five per
+host — the gateway, a printer, one or two neighbouring PCs and, for one host in two, one of
+five unregistered guest devices of its unit; `seed_sightings`).
 p50 and p95 per page per database are printed; the target is p95 <= 300 ms.
 """
 
@@ -392,6 +395,103 @@ def seed_rectifications(now: dt.datetime, rng: random.Random) -> int:
     return len(rows)
 
 
+GUESTS_PER_UNIT = 5  # unregistered devices in each unit's network
+PRINTERS_PER_UNIT = 2
+
+
+def seed_sightings(
+    plans: list[Plan], start: dt.datetime, now: dt.datetime, rng: random.Random
+) -> int:
+    """LAN neighbours as ingest records them (`server.sightings.recording`): every host sees
+    its unit's gateway, one of two printers, the next PC of its unit and, one in two, one of
+    five guest devices nobody registered; the devices and sightings are bulk-inserted, one
+    row per MAC per unit and one per (device, host), about five sightings per host."""
+    from collections import defaultdict
+
+    from server.fleet.models import Host
+    from server.sightings.models import Device, Sighting, SourceKind
+
+    hosts = {
+        host_id: (pk, macs[0], ips[0])
+        for host_id, pk, macs, ips in Host.objects.values_list(
+            "host_id", "pk", "mac_addresses", "ip_addresses"
+        )
+    }
+    by_unit: dict[int, list[Plan]] = defaultdict(list)
+    for plan in plans:
+        by_unit[plan.unit_id].append(plan)
+    sightings = 0
+    for unit_id, members in by_unit.items():
+        prefix = hosts[members[0].host_id][2].rsplit(".", 1)[0]
+        high, low = unit_id >> 8 & 255, unit_id & 255
+
+        def mac(oui: str, last: int, high: int = high, low: int = low) -> str:
+            return f"{oui}:{high:02x}:{low:02x}:{last:02x}"
+
+        macs = {
+            "gateway": (mac("00:0f:e2", 1), f"{prefix}.1"),
+            **{
+                f"printer{n}": (mac("00:1b:a9", n + 2), f"{prefix}.{n + 2}")
+                for n in range(PRINTERS_PER_UNIT)
+            },
+            **{
+                f"guest{n}": (mac("00:1b:21", n + 200), f"{prefix}.{n + 200}")
+                for n in range(GUESTS_PER_UNIT)
+            },
+        }
+        # The PCs are seen by their neighbours too: devices with an enrolled host's MAC.
+        for plan in members:
+            _, host_mac, host_ip = hosts[plan.host_id]
+            macs[plan.host_id] = (host_mac, host_ip)
+        first = start + dt.timedelta(hours=rng.randrange(0, 48))
+        devices = Device.objects.bulk_create(
+            [
+                Device(
+                    unit_id=unit_id,
+                    mac=mac,
+                    vendor="",
+                    last_ip=ip,
+                    first_seen=first,
+                    last_seen=now - dt.timedelta(hours=rng.randrange(0, 72)),
+                )
+                for mac, ip in macs.values()
+            ],
+            batch_size=2000,
+        )
+        if any(device.pk is None for device in devices):
+            ids = dict(Device.objects.filter(unit_id=unit_id).values_list("mac", "pk"))
+            for device in devices:
+                device.pk = ids[device.mac]
+        device_of = dict(zip(macs, devices, strict=True))
+        rows = []
+        for position, plan in enumerate(members):
+            seen = ["gateway", f"printer{position % PRINTERS_PER_UNIT}"]
+            seen.append(members[(position + 1) % len(members)].host_id)
+            if rng.random() < 0.5:
+                seen.append(f"guest{rng.randrange(GUESTS_PER_UNIT)}")
+            if rng.random() < 0.5:
+                seen.append(members[(position + 2) % len(members)].host_id)
+            for key in dict.fromkeys(seen):
+                device = device_of[key]
+                rows.append(
+                    Sighting(
+                        device=device,
+                        kind=SourceKind.AGENT,
+                        host_id=hosts[plan.host_id][0],
+                        ip=device.last_ip,
+                        where="eth0",
+                        state="stale",
+                        first_seen=device.first_seen,
+                        last_seen=device.last_seen,
+                        current=rng.random() < 0.95,
+                        updated_at=now,
+                    )
+                )
+        Sighting.objects.bulk_create(rows, batch_size=2000)
+        sightings += len(rows)
+    return sightings
+
+
 def seed(hosts: int, days: int) -> dict[str, Any]:
     from django.contrib.auth.models import User
     from django.utils import timezone
@@ -412,6 +512,7 @@ def seed(hosts: int, days: int) -> dict[str, Any]:
     for first in range(0, len(plans), CHUNK):
         reports += seed_chunk(plans[first : first + CHUNK], days, start, now)
     notices = seed_rectifications(now, rng)
+    sightings = seed_sightings(plans, start, now, rng)
     seeded = time.perf_counter() - began
     began = time.perf_counter()
     backfilled = rollup.backfill(days - 1, now)
@@ -424,6 +525,7 @@ def seed(hosts: int, days: int) -> dict[str, Any]:
         "units": len(leaves) + len(districts) + 1,
         "reports": reports,
         "rectifications": notices,
+        "sightings": sightings,
         "seed_seconds": seeded,
         "backfill_rows": backfilled,
         "backfill_seconds": backfill_seconds,
@@ -472,6 +574,14 @@ def measure(seeded: dict[str, Any], rounds: int) -> list[dict[str, Any]]:
         ("violations (superuser)", root, lambda _: "/violations/"),
         ("asset register (superuser)", root, lambda _: "/assets/"),
         ("asset register (district admin)", admin, lambda _: "/assets/"),
+        ("network devices: unregistered (superuser)", root, lambda _: "/network-devices/"),
+        ("network devices: unregistered (district)", admin, lambda _: "/network-devices/"),
+        ("network devices: search IP", root, lambda _: "/network-devices/?q=10.3."),
+        (
+            "network devices: all, last seen, page 100",
+            root,
+            lambda _: "/network-devices/?show=all&sort=seen&page=100",
+        ),
     ]
     results = []
     for name, client, url in pages:
@@ -570,7 +680,8 @@ def print_result(label: str, result: dict[str, Any]) -> bool:
     print(f"\n== {label} ==")
     print(
         f"seeded {result['hosts']} hosts in {result['units']} units, {result['reports']} reports, "
-        f"{result['rectifications']} rectifications in {result['seed_seconds']:.0f} s; "
+        f"{result['rectifications']} rectifications, {result['sightings']} neighbour sightings "
+        f"in {result['seed_seconds']:.0f} s; "
         f"database {result['database_bytes'] / 2**20:.0f} MiB"
     )
     print(

@@ -11,6 +11,10 @@ sockets) that cost a few milliseconds and touch nothing on the host.
         server = outside.popen(["python3", "-m", "http.server", "8000"])
         office.run(["curl", "http://10.213.1.2:8000/"])
 
+    with Namespace("lan") as lan, Namespace("pc1") as pc1:   # several PCs on one switch
+        bridge = add_bridge(lan)
+        attach_to_bridge(pc1, bridge, ["10.214.0.11/24", "fd14::11/64"], mac="02:00:00:00:00:11")
+
     with ResponderProcess.start(key_file, {"http": "10.213.1.2:0"}, log_file,
                                 namespace=outside) as responder:
         responder.addresses["http"]      # ("10.213.1.2", 41234)
@@ -220,6 +224,46 @@ def link(a: Namespace, b: Namespace, address_a: str, address_b: str) -> Link:
         namespace.add_address(interface, address)
         _ip("-n", namespace.name, "link", "set", interface, "up")
     return Link(a, interface_a, address_a, b, interface_b, address_b)
+
+
+@dataclass(frozen=True)
+class Bridge:
+    """A Linux bridge inside `namespace`: the office switch the PCs' veth ends are plugged in."""
+
+    namespace: Namespace
+    name: str
+
+
+def add_bridge(namespace: Namespace, name: str = "br0") -> Bridge:
+    _ip("-n", namespace.name, "link", "add", name, "type", "bridge")
+    _ip("-n", namespace.name, "link", "set", name, "up")
+    return Bridge(namespace, name)
+
+
+def attach_to_bridge(
+    pc: Namespace,
+    bridge: Bridge,
+    addresses: Sequence[str],
+    *,
+    mac: str | None = None,
+    interface: str = "eth0",
+) -> str:
+    """Plug `pc` into `bridge` with a veth pair: `interface` inside `pc` (with `mac` if
+    given, and each CIDR of `addresses`, IPv6 ones without duplicate address detection so
+    they are usable at once), the other end a port of the bridge. Returns the port's name."""
+    number = next(_link_numbers)
+    port = f"p{number}-{pc.label}"[:15]
+    hardware = ["address", mac] if mac else []
+    _ip(
+        "link", "add", interface, "netns", pc.name, *hardware, "type", "veth",
+        "peer", "name", port, "netns", bridge.namespace.name,
+    )  # fmt: skip
+    _ip("-n", bridge.namespace.name, "link", "set", port, "master", bridge.name, "up")
+    for cidr in addresses:
+        extra = ["nodad"] if ":" in cidr else []
+        _ip("-n", pc.name, "address", "add", cidr, "dev", interface, *extra)
+    _ip("-n", pc.name, "link", "set", interface, "up")
+    return port
 
 
 class ResponderProcess:

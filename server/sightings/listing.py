@@ -18,7 +18,8 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 
 from server.lib.mac_address import normalise_mac
 from server.sightings.models import Device, Sighting, SourceKind
@@ -83,55 +84,66 @@ class Row:
 
 
 def rows_for(devices: list[Device]) -> list[Row]:
-    """The page's devices with their sources: one query for all of them."""
-    sightings = (
-        Sighting.objects.filter(device__in=devices)
-        .select_related("host")
-        .only(
-            "device_id",
-            "kind",
-            "source",
-            "ip",
-            "where",
-            "vlan",
-            "name",
-            "last_seen",
-            "current",
-            "host__host_id",
-            "host__hostname",
-            "host__last_seen",
+    """The page's devices with their sources, in three queries whatever their number: per
+    device the count of sources and the newest report of an agent that still sees it, the
+    SOURCES_SHOWN most recent sources (a gateway is seen by every PC of its unit), and the
+    client hostnames leases give."""
+    ids = [device.pk for device in devices]
+    sightings = Sighting.objects.filter(device__in=ids)
+    still = Q(kind=SourceKind.AGENT, current=True)
+    stats = {
+        row["device_id"]: row
+        for row in sightings.values("device_id").annotate(
+            sources=Count("id"),
+            still=Count("id", filter=still),
+            host_seen=Max("host__last_seen", filter=still),
         )
-        .order_by("-current", "-last_seen", "pk")
+    }
+    ranked = (
+        sightings.annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("device_id")],
+                order_by=[F("current").desc(), F("last_seen").desc(), F("pk").asc()],
+            )
+        )
+        .filter(rank__lte=SOURCES_SHOWN)
+        .select_related("host")
+        .order_by("device_id", "rank")
     )
-    by_device: dict[int, list[Sighting]] = defaultdict(list)
-    for sighting in sightings:
-        by_device[sighting.device_id].append(sighting)
+    shown: dict[int, list[Source]] = defaultdict(list)
+    for sighting in ranked:
+        host = sighting.host if sighting.kind == SourceKind.AGENT else None
+        shown[sighting.device_id].append(
+            Source(
+                kind=sighting.kind,
+                label=(host.hostname or host.host_id) if host else sighting.source,
+                host_id=host.host_id if host else "",
+                ip=sighting.ip,
+                where=sighting.where,
+                vlan=sighting.vlan,
+                name=sighting.name,
+                last_seen=sighting.last_seen,
+                current=sighting.current,
+            )
+        )
+    names: dict[int, list[str]] = defaultdict(list)
+    for device_id, name in (
+        sightings.exclude(name="").values_list("device_id", "name").distinct().order_by("name")
+    ):
+        if len(names[device_id]) < SOURCES_SHOWN:
+            names[device_id].append(name)
     rows = []
     for device in devices:
-        row = Row(device, device.last_seen, still_seen=False)
-        for sighting in by_device[device.pk]:
-            host = sighting.host if sighting.kind == SourceKind.AGENT else None
-            if host is not None and sighting.current:
-                row.still_seen = True
-                if host.last_seen and host.last_seen > row.last_seen:
-                    row.last_seen = host.last_seen
-            if sighting.name and sighting.name not in row.names:
-                row.names.append(sighting.name)
-            if len(row.sources) >= SOURCES_SHOWN:
-                row.more_sources += 1
-                continue
-            row.sources.append(
-                Source(
-                    kind=sighting.kind,
-                    label=(host.hostname or host.host_id) if host else sighting.source,
-                    host_id=host.host_id if host else "",
-                    ip=sighting.ip,
-                    where=sighting.where,
-                    vlan=sighting.vlan,
-                    name=sighting.name,
-                    last_seen=sighting.last_seen,
-                    current=sighting.current,
-                )
-            )
+        stat = stats.get(device.pk, {})
+        host_seen = stat.get("host_seen")
+        row = Row(
+            device,
+            max(device.last_seen, host_seen) if host_seen else device.last_seen,
+            still_seen=bool(stat.get("still")),
+            sources=shown[device.pk],
+            more_sources=max(0, stat.get("sources", 0) - len(shown[device.pk])),
+            names=names[device.pk],
+        )
         rows.append(row)
     return rows
