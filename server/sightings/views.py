@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from server.accounts import scope
+from server.accounts.actors import actor_names
 from server.administration.access import actor, require_admin_of
 from server.dashboard import access
 from server.errors import AdminError
@@ -60,6 +61,8 @@ def devices(request: HttpRequest) -> HttpResponse:
     admin_unit_ids = set(
         scope.units_administered_by(access.user_of(request)).values_list("pk", flat=True)
     )
+    rows = listing.rows_for(list(page.object_list))
+    names = actor_names(row.device.known_by for row in rows if row.device.known_by)
     return render(
         request,
         "sightings/devices.html",
@@ -78,7 +81,7 @@ def devices(request: HttpRequest) -> HttpResponse:
             "device_base": reverse("sightings:devices"),
             "host_base": reverse("dashboard:hosts"),
             "page": page,
-            "rows": listing.rows_for(list(page.object_list)),
+            "rows": [(row, names.get(row.device.known_by, "")) for row in rows],
             "admin_unit_ids": admin_unit_ids,
             "known_form": KnownForm(),
         },
@@ -129,16 +132,17 @@ def unknown(request: HttpRequest, pk: int) -> HttpResponse:
 def _import_context(request: HttpRequest, form: ImportForm) -> dict[str, Any]:
     user = access.user_of(request)
     admin_units = list(scope.units_administered_by(user).order_by("path").only("id", "path"))
-    recent = (
+    recent = list(
         SightingImport.objects.filter(unit__in=access.visible_units(request))
         .select_related("unit")
         .order_by("-imported_at", "-pk")[:RECENT_IMPORTS]
     )
+    names = actor_names(item.imported_by for item in recent)
     return {
         "form": form,
         "admin_units": admin_units,
         "formats": FORMAT_LABELS,
-        "recent": recent,
+        "recent": [(item, names.get(item.imported_by, item.imported_by)) for item in recent],
         "max_megabytes": imports.MAX_FILE_BYTES // 2**20,
     }
 
