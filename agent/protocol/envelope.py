@@ -20,6 +20,7 @@ import datetime as dt
 import gzip
 import io
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -135,19 +136,35 @@ def encode_envelope(
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ProtocolError("schema_violation", f"duplicate key {key!r}")
-        result[key] = value
+    result = dict(pairs)  # built in C: this hook runs for every object of every payload
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ProtocolError("schema_violation", f"duplicate key {key!r}")
+            seen.add(key)
     return result
 
 
-def load_json_object(body: bytes, what: str) -> dict[str, Any]:
-    """Strict JSON: UTF-8, one object, no duplicate keys (which parsers resolve differently)."""
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ProtocolError("malformed_json", f"number {text[:40]} is too large")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ProtocolError("malformed_json", f"{name} is not a JSON number")
+
+
+def load_json_object(body: bytes, what: str, *, finite: bool = False) -> dict[str, Any]:
+    """Strict JSON: UTF-8, one object, no duplicate keys (which parsers resolve differently);
+    with `finite`, no NaN, Infinity or number too large for a float either (Python's parser
+    takes them; databases and other parsers do not)."""
+    hooks: dict[str, Any] = {"parse_float": _finite, "parse_constant": _no_constant}
     try:
         text = body.decode("utf-8")
-        value = json.loads(text, object_pairs_hook=_no_duplicate_keys)
+        value = json.loads(text, object_pairs_hook=_no_duplicate_keys, **(hooks if finite else {}))
     except ProtocolError:
         raise
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
