@@ -1,4 +1,4 @@
-"""The snapshot's spreadsheets: hosts.csv, findings.csv and software.csv.
+"""The snapshot's spreadsheets: hosts.csv, findings.csv and software.csv, row by row.
 
 UTF-8 with a byte-order mark, because Excel on a Chinese Windows reads a CSV without one as
 GBK and garbles every name. Headers are bilingual ("单位 / Unit"). Every row of findings.csv
@@ -8,23 +8,34 @@ Most cells hold text an agent sent (hostnames, software names, asset fields), an
 that begins with `=`, `+`, `-`, `@`, a tab or a carriage return is run as a formula by
 spreadsheet programs (`=cmd|' /C calc'!A0`): such cells are prefixed with `'`, which shows
 the text as it is and runs nothing.
+
+Each table is its header row, then the rows of each host record in snapshot.json's order:
+a pure function of snapshot.json, which `create` writes and `verify` regenerates to compare
+(`derived`). Records are read only through `fields`, so any JSON gives rows.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable
 from typing import Any
+
+from server.snapshots import words
+from server.snapshots.fields import at, by_rule, count, objects, rule_of, text
 
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-Column = tuple[str, Callable[[Mapping[str, Any]], Any]]
+Row = dict[str, Any]
+Column = tuple[str, Callable[[Row], Any]]
+ItemColumn = tuple[str, Callable[[Row, Row], Any]]  # (the item, the host's notice for it)
 
 
 def cell(value: Any) -> str:
     """A value as a safe CSV cell: lists joined, booleans and None in words, no formulas."""
+    if type(value) is str:  # most cells: first, and without isinstance's cost
+        return "'" + value if value.startswith(FORMULA_STARTS) else value
     if value is None:
         text = ""
     elif value is True:
@@ -33,122 +44,179 @@ def cell(value: Any) -> str:
         text = "否 no"
     elif isinstance(value, (list, tuple)):
         text = "; ".join(cell(item) for item in value)
+    elif isinstance(value, dict):
+        text = ""  # never a column's value in a record create writes
     else:
         text = str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def table(columns: Sequence[Column], rows: Iterable[Mapping[str, Any]]) -> bytes:
-    out = io.StringIO()
-    out.write(BOM)
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([cell(header) for header, _ in columns])
-    for row in rows:
-        writer.writerow([cell(value(row)) for _, value in columns])
-    return out.getvalue().encode("utf-8")
+class _RowWriter:
+    """csv.writer into a reused buffer: one encoded row at a time."""
+
+    def __init__(self) -> None:
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, lineterminator="\r\n")
+
+    def __call__(self, cells: list[str]) -> bytes:
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._writer.writerow(cells)
+        return self._buffer.getvalue().encode("utf-8", "surrogatepass")
 
 
-def _policy(host: Mapping[str, Any], key: str) -> Any:
-    policy = host.get("policy")
-    return policy.get(key) if isinstance(policy, Mapping) else None
+_row = _RowWriter()
 
 
-def _required(host: Mapping[str, Any]) -> str:
+def _head(headers: list[str]) -> list[bytes]:
+    return [BOM.encode("utf-8") + _row(headers)]
+
+
+_RUNNING = {"true": "运行 running", "false": "未运行 stopped"}
+
+
+def _flag(value: Any) -> str:
+    return "true" if value is True else "false" if value is False else ""
+
+
+def _required(host: Row) -> str:
     """ "rule: installed/running" per required-software rule."""
     parts = []
-    for item in host.get("required_software") or []:
-        installed = "已安装 installed" if item.get("installed") else "未安装 missing"
-        running = {True: "运行 running", False: "未运行 stopped", None: "未知 unknown"}[
-            item.get("running")
-        ]
-        parts.append(f"{item.get('rule')}: {installed}, {running}")
+    for item in objects(host.get("required_software")):
+        installed = "已安装 installed" if item.get("installed") is True else "未安装 missing"
+        running = _RUNNING.get(_flag(item.get("running")), "未知 unknown")
+        parts.append(f"{text(item.get('rule'))}: {installed}, {running}")
     return "; ".join(parts)
 
 
-def _rests_on(host: Mapping[str, Any]) -> str:
-    return "; ".join(f"{item['kind']} #{item['seq']}" for item in host.get("rests_on") or [])
+def _rests_on(host: Row) -> str:
+    return "; ".join(
+        f"{text(item.get('kind'))} #{text(item.get('seq'))}"
+        for item in objects(host.get("rests_on"))
+    )
 
 
-def _failed(host: Mapping[str, Any]) -> int:
-    return sum(1 for item in host.get("results") or [] if item.get("status") == "fail")
+def _failed(host: Row) -> int:
+    return sum(1 for item in objects(host.get("results")) if item.get("status") == "fail")
+
+
+def _os(host: Row) -> str:
+    return f"{text(host.get('os_name'))} {text(host.get('os_version'))}".strip()
 
 
 HOST_COLUMNS: tuple[Column, ...] = (
-    ("单位 / Unit", lambda h: h["unit"]),
-    ("部门 / Department", lambda h: h["department"]),
-    ("机器编号 / Machine number", lambda h: h["machine_number"]),
-    ("责任人 / Responsible person", lambda h: h["responsible_person"]),
-    ("密级 / Classification", lambda h: h["classification"]),
-    ("用途 / Purpose", lambda h: h["purpose"]),
-    ("主机名 / Hostname", lambda h: h["hostname"]),
-    ("主机标识 / Host ID", lambda h: h["host_id"]),
-    ("操作系统 / OS", lambda h: f"{h['os_name']} {h['os_version']}".strip()),
-    ("IP 地址 / IP addresses", lambda h: h["ip_addresses"]),
-    ("MAC 地址 / MAC addresses", lambda h: h["mac_addresses"]),
-    ("硬盘序列号 / Disk serials", lambda h: h["disk_serials"]),
-    ("状态 / Status", lambda h: h["status"]),
-    ("最后上报 / Last seen", lambda h: h["last_seen"]),
-    ("策略 / Policy", lambda h: _policy(h, "id")),
-    ("策略版本 / Policy version", lambda h: _policy(h, "version")),
-    ("策略哈希 / Policy SHA-256", lambda h: _policy(h, "sha256")),
-    ("合规 / Compliant", lambda h: h["compliant"]),
+    ("单位 / Unit", lambda h: h.get("unit")),
+    ("部门 / Department", lambda h: h.get("department")),
+    ("机器编号 / Machine number", lambda h: h.get("machine_number")),
+    ("责任人 / Responsible person", lambda h: h.get("responsible_person")),
+    ("密级 / Classification", lambda h: h.get("classification")),
+    ("用途 / Purpose", lambda h: h.get("purpose")),
+    ("主机名 / Hostname", lambda h: h.get("hostname")),
+    ("主机标识 / Host ID", lambda h: h.get("host_id")),
+    ("操作系统 / OS", _os),
+    ("IP 地址 / IP addresses", lambda h: h.get("ip_addresses")),
+    ("MAC 地址 / MAC addresses", lambda h: h.get("mac_addresses")),
+    ("硬盘序列号 / Disk serials", lambda h: h.get("disk_serials")),
+    ("状态 / Status", lambda h: h.get("status")),
+    ("最后上报 / Last seen", lambda h: h.get("last_seen")),
+    ("策略 / Policy", lambda h: at(h, "policy", "id")),
+    ("策略版本 / Policy version", lambda h: at(h, "policy", "version")),
+    ("策略哈希 / Policy SHA-256", lambda h: at(h, "policy", "sha256")),
+    ("合规状态 / Compliance", lambda h: words.word(words.STATE, h.get("state"))),
     ("不合格项 / Failed rules", _failed),
     ("必装软件 / Required software", _required),
-    ("U 盘记录数 / USB history entries", lambda h: len(h["usb_history"])),
-    ("未销号整改 / Open rectifications", lambda h: len(h["rectifications"])),
+    ("U 盘记录数 / USB history entries", lambda h: count(h.get("usb_history"))),
+    ("未销号整改 / Open rectifications", lambda h: count(h.get("rectifications"))),
     ("依据报告 / Signed reports", _rests_on),
 )
 
-FINDING_COLUMNS: tuple[Column, ...] = (
-    ("单位 / Unit", lambda r: r["host"]["unit"]),
-    ("机器编号 / Machine number", lambda r: r["host"]["machine_number"]),
-    ("主机名 / Hostname", lambda r: r["host"]["hostname"]),
-    ("主机标识 / Host ID", lambda r: r["host"]["host_id"]),
-    ("策略 / Policy", lambda r: _policy(r["host"], "id")),
-    ("策略版本 / Policy version", lambda r: _policy(r["host"], "version")),
-    ("规则 / Rule", lambda r: r["result"]["rule"]),
-    ("类别 / Category", lambda r: r["result"]["category"]),
-    ("严重程度 / Severity", lambda r: r["result"]["severity"]),
-    ("结果 / Result", lambda r: r["result"]["status"]),
-    ("检查项 / Item", lambda r: r["result"]["title"]["zh"]),
-    ("Item (en)", lambda r: r["result"]["title"]["en"]),
-    ("说明 / Message", lambda r: r["result"]["message"]["zh"]),
-    ("Message (en)", lambda r: r["result"]["message"]["en"]),
-    ("自何时 / Since", lambda r: r["result"].get("since")),
-    ("整改状态 / Rectification", lambda r: r["rectification"].get("status")),
-    ("整改期限 / Due date", lambda r: r["rectification"].get("deadline")),
-    ("依据报告 / Signed reports", lambda r: _rests_on(r["host"])),
+# findings.csv and software.csv: the host's cells, the item's cells, the host's reports.
+FINDING_HOST_COLUMNS: tuple[Column, ...] = (
+    ("单位 / Unit", lambda h: h.get("unit")),
+    ("机器编号 / Machine number", lambda h: h.get("machine_number")),
+    ("主机名 / Hostname", lambda h: h.get("hostname")),
+    ("主机标识 / Host ID", lambda h: h.get("host_id")),
+    ("策略 / Policy", lambda h: at(h, "policy", "id")),
+    ("策略版本 / Policy version", lambda h: at(h, "policy", "version")),
 )
-
-SOFTWARE_COLUMNS: tuple[Column, ...] = (
-    ("单位 / Unit", lambda r: r["host"]["unit"]),
-    ("机器编号 / Machine number", lambda r: r["host"]["machine_number"]),
-    ("主机名 / Hostname", lambda r: r["host"]["hostname"]),
-    ("主机标识 / Host ID", lambda r: r["host"]["host_id"]),
-    ("软件名称 / Software", lambda r: r["software"].get("name")),
-    ("版本 / Version", lambda r: r["software"].get("version")),
-    ("发行者 / Publisher", lambda r: r["software"].get("publisher")),
+# The result's own cells, in the order of `_result_cells` (the cells of every rule of every
+# PC, written without a function call each: findings.csv is most of the spreadsheets' work).
+RESULT_HEADERS = (
+    "规则 / Rule",
+    "类别 / Category",
+    "严重程度 / Severity",
+    "结果 / Result",
+    "检查项 / Item",
+    "Item (en)",
+    "说明 / Message",
+    "Message (en)",
+    "自何时 / Since",
+    "整改状态 / Rectification",
+    "整改期限 / Due date",
 )
+_EMPTY: Row = {}
 
 
-def hosts_csv(hosts: Sequence[Mapping[str, Any]]) -> bytes:
-    return table(HOST_COLUMNS, hosts)
+def _result_cells(result: Row, notice: Row) -> list[str]:
+    title, message = result.get("title"), result.get("message")
+    title = title if isinstance(title, dict) else _EMPTY
+    message = message if isinstance(message, dict) else _EMPTY
+    return [
+        cell(result.get("rule")),
+        cell(result.get("category")),
+        cell(result.get("severity")),
+        cell(words.word(words.RESULT, result.get("status"))),
+        cell(title.get("zh")),
+        cell(title.get("en")),
+        cell(message.get("zh")),
+        cell(message.get("en")),
+        cell(result.get("since")),
+        cell(notice.get("status")),
+        cell(notice.get("deadline")),
+    ]
 
 
-def findings_csv(hosts: Sequence[Mapping[str, Any]]) -> bytes:
-    def rows() -> Iterable[Mapping[str, Any]]:
-        for host in hosts:
-            notices = {item["rule"]: item for item in host["rectifications"]}
-            for result in host["results"]:
-                yield {
-                    "host": host,
-                    "result": result,
-                    "rectification": notices.get(result["rule"], {}),
-                }
-
-    return table(FINDING_COLUMNS, rows())
+SOFTWARE_HOST_COLUMNS = FINDING_HOST_COLUMNS[:4]
+SOFTWARE_COLUMNS: tuple[ItemColumn, ...] = (
+    ("软件名称 / Software", lambda s, _: s.get("name")),
+    ("版本 / Version", lambda s, _: s.get("version")),
+    ("发行者 / Publisher", lambda s, _: s.get("publisher")),
+)
+REPORTS_HEADER = "依据报告 / Signed reports"
 
 
-def software_csv(hosts: Sequence[Mapping[str, Any]]) -> bytes:
-    rows = ({"host": host, "software": software} for host in hosts for software in host["software"])
-    return table(SOFTWARE_COLUMNS, rows)
+def hosts_head() -> list[bytes]:
+    return _head([header for header, _ in HOST_COLUMNS])
+
+
+def hosts_rows(host: Row) -> list[bytes]:
+    return [_row([cell(value(host)) for _, value in HOST_COLUMNS])]
+
+
+def findings_head() -> list[bytes]:
+    headers = [header for header, _ in FINDING_HOST_COLUMNS]
+    return _head([*headers, *RESULT_HEADERS, REPORTS_HEADER])
+
+
+def findings_rows(host: Row) -> list[bytes]:
+    """One row per rule result, with the rectification notice for that rule, if any."""
+    first = [cell(value(host)) for _, value in FINDING_HOST_COLUMNS]
+    last = [cell(_rests_on(host))]
+    notices = by_rule(host.get("rectifications"))
+    rows = []
+    for result in objects(host.get("results")):
+        notice = notices.get(rule_of(result), _EMPTY)
+        rows.append(_row(first + _result_cells(result, notice) + last))
+    return rows
+
+
+def software_head() -> list[bytes]:
+    return _head([header for header, _ in (*SOFTWARE_HOST_COLUMNS, *SOFTWARE_COLUMNS)])
+
+
+def software_rows(host: Row) -> list[bytes]:
+    first = [cell(value(host)) for _, value in SOFTWARE_HOST_COLUMNS]
+    return [
+        _row(first + [cell(value(item, {})) for _, value in SOFTWARE_COLUMNS])
+        for item in objects(host.get("software"))
+    ]

@@ -1,30 +1,40 @@
 """`custos-server verify FILE`: check a snapshot offline, with no database and no settings.
 
-    1. archive    a readable ZIP with a manifest.json of this format        (else exit 2)
+    1. archive    a ZIP whose directory a snapshot could have (read within the ceilings of
+                  `archive`), with one manifest.json of this format and version (else exit 2)
     2. signature  manifest.sig verifies, with the key the manifest embeds, over the exact
-                  manifest bytes; with --fingerprint, that key is the expected one
+                  manifest bytes — checked before anything else is read, and nothing else is
+                  read when it fails; with --fingerprint, that key is the expected one
     3. members    exactly the manifest's members are in the archive: none missing, none
-                  added, none twice, no name that could escape a folder when extracted;
-                  each has the listed size and SHA-256
-    4. evidence   every report envelope verifies with its host's key (Ed25519, as the agent
-                  signed it); each host's identity, policy, per-rule results and inventory in
-                  snapshot.json equal what its signed full report says; a confirming
-                  heartbeat names that report's state hash
+                  added, none twice, no name that could escape a folder when extracted, none
+                  that would inflate past a ceiling; each has the listed size and SHA-256
+                  (hashed while it is read for the checks below)
+    4. evidence   host by host through snapshot.json, with reports.jsonl read alongside:
+                  every report envelope verifies with its host's key (Ed25519, as the agent
+                  signed it); each host's identity, policy, per-rule results, inventory and
+                  compliance state equal what its signed full report says; a confirming
+                  heartbeat names that report's state hash; the summary and the manifest's
+                  counts are what the records add up to
+    5. derived    the CSVs and the page are regenerated from snapshot.json (`derived`) and
+                  compared row by row with the archive's; the first differing row is named
+                  (`derived_check`: for a large file, in a second process beside step 4)
 
-What this proves and what it does not is in docs/snapshots.md. Above all: the manifest key
-proves nothing by itself (anyone can sign with a key of their own); the fingerprint printed
-must be compared with the one the unit publishes, out of band.
+Everything is streamed: memory holds one host record, its reports and a chunk of each member,
+so a province's snapshot costs time, not memory, and a forged one cannot cost either beyond
+the ceilings. What this proves and what it does not is in docs/snapshots.md. Above all: the
+manifest key proves nothing by itself (anyone can sign with a key of their own); the
+fingerprint printed must be compared with the one the unit publishes, out of band.
+
+Exit status: 0 valid, 1 problems found, 2 not a snapshot (or a usage error), 3 verify itself
+failed (a bug): said in one line, without a traceback, and never taken for a verdict.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import re
 import sys
-import zipfile
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,33 +44,37 @@ from agent.protocol.documents import SNAPSHOT_DOMAIN
 from agent.protocol.documents import verify as verify_signature
 from agent.protocol.envelope import HOST_ID, decode_envelope, load_json_object, verify_envelope
 from agent.protocol.errors import ProtocolError
-from server.snapshots import signed
+from server.snapshots import derived_check, signed, workers
+from server.snapshots.archive import Archive, MemberError, MemberStream
 from server.snapshots.bundle import (
-    ENVELOPE_SUFFIX,
     FORMAT,
     FORMAT_VERSION,
     MANIFEST,
+    MAX_LINE_BYTES,
     MAX_MANIFEST_BYTES,
-    REPORTS_DIR,
+    MAX_SIGNATURE_BYTES,
+    MEMBERS,
+    REPORTS,
     SIGNATURE,
     SNAPSHOT,
-    Bundle,
     NotASnapshotError,
-    envelope_name,
     fingerprint,
     normalise_fingerprint,
     unsafe_name,
 )
+from server.snapshots.derived import DERIVED
+from server.snapshots.document import (
+    STATES,
+    UNKNOWN,
+    Header,
+    LayoutError,
+    SnapshotLines,
+    Tally,
+)
+from server.snapshots.problems import Problem, Problems
 
-VALID, INVALID, NOT_A_SNAPSHOT = 0, 1, 2
+VALID, INVALID, NOT_A_SNAPSHOT, CRASHED = 0, 1, 2, 3
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_READ_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError)
-
-
-@dataclass(frozen=True)
-class Problem:
-    member: str
-    reason: str
 
 
 @dataclass
@@ -71,34 +85,49 @@ class Outcome:
     fingerprint_matched: bool = False  # --fingerprint given and equal
     hosts: int = 0
     reports: int = 0
+    states: dict[str, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    more_problems: int = 0  # found beyond MAX_PROBLEMS, not kept
 
     @property
     def valid(self) -> bool:
         return not self.problems
 
 
-def verify_snapshot(path: Path, expected_fingerprint: str | None = None) -> Outcome:
-    """Check the snapshot at `path`; NotASnapshotError when it cannot be read as one at all."""
-    with Bundle(path) as bundle:
-        return _Checker(bundle).run(expected_fingerprint)
+def verify_snapshot(
+    path: Path, expected_fingerprint: str | None = None, *, parallel: bool | None = None
+) -> Outcome:
+    """Check the snapshot at `path`; NotASnapshotError when it cannot be read as one at all.
+
+    `parallel`: check the derived members in a worker process (`workers`); by default when
+    the file is large and there is a second core. The outcome is the same either way.
+    """
+    with Archive(path) as archive:
+        checker = _Checker(archive, parallel)
+        checker.run(expected_fingerprint)
+        checker.outcome.problems = checker.found.kept
+        checker.outcome.more_problems = checker.found.more
+        return checker.outcome
 
 
 class _Checker:
-    def __init__(self, bundle: Bundle) -> None:
-        self.bundle = bundle
+    def __init__(self, archive: Archive, parallel: bool | None) -> None:
+        self.archive = archive
+        self.parallel = parallel
         self.outcome = Outcome()
-        self.sizes: dict[str, int] = {}  # listed members, by name
-        self.named: set[str] = set()  # envelopes some host names
+        self.found = Problems()
+        self.listed: dict[str, tuple[str, int]] = {}  # readable listed members: sha256, size
+        self.streams: dict[str, MemberStream] = {}
 
     def problem(self, member: str, reason: str) -> None:
-        self.outcome.problems.append(Problem(member, reason))
+        self.found.add(member, reason)
 
-    def run(self, expected_fingerprint: str | None) -> Outcome:
+    def run(self, expected_fingerprint: str | None) -> None:
         manifest_bytes, manifest = self._manifest()
         key = self._server_key(manifest)
-        self._signature(manifest_bytes, key)
-        if expected_fingerprint is not None and key is not None:
+        if key is None or not self._signature(manifest_bytes, key):
+            return  # nothing in the file can be trusted: read nothing more
+        if expected_fingerprint is not None:
             expected = normalise_fingerprint(expected_fingerprint)
             if expected == self.outcome.fingerprint:
                 self.outcome.fingerprint_matched = True
@@ -109,18 +138,24 @@ class _Checker:
                     f"not the expected {expected}",
                 )
         self._members(manifest)
-        self._snapshot(manifest)
-        return self.outcome
+        try:
+            self._contents(manifest)
+        finally:
+            for stream in self.streams.values():
+                stream.close()
 
     # --- 1. and 2.: manifest and signature -------------------------------------------------
 
     def _manifest(self) -> tuple[bytes, dict[str, Any]]:
+        copies = self.archive.copies.get(MANIFEST, 0)
+        if copies == 0:
+            raise NotASnapshotError(f"it has no {MANIFEST}: not a Custos snapshot")
+        if copies > 1:
+            raise NotASnapshotError(f"it has {copies} members called {MANIFEST}")
         try:
-            data = self.bundle.read(MANIFEST, MAX_MANIFEST_BYTES)
-        except _READ_ERRORS as exc:
-            raise NotASnapshotError(f"{MANIFEST} cannot be read: {exc}") from None
-        if len(data) > MAX_MANIFEST_BYTES:
-            raise NotASnapshotError(f"{MANIFEST} is over {MAX_MANIFEST_BYTES} bytes")
+            data = self.archive.read_small(MANIFEST, MAX_MANIFEST_BYTES)
+        except MemberError as exc:
+            raise NotASnapshotError(f"{MANIFEST} {exc}") from None
         try:
             manifest = load_json_object(data, MANIFEST)
         except ProtocolError as exc:
@@ -149,28 +184,38 @@ class _Checker:
             self.problem(MANIFEST, "the fingerprint it states is not that of the key it embeds")
         return raw
 
-    def _signature(self, manifest_bytes: bytes, key: bytes | None) -> None:
-        if self.bundle.count(SIGNATURE) == 0:
-            self.problem(SIGNATURE, "missing: the manifest is not signed")
-            return
-        if key is None:
-            return
+    def _signature(self, manifest_bytes: bytes, key: bytes) -> bool:
+        copies = self.archive.copies.get(SIGNATURE, 0)
+        if copies != 1:
+            self.problem(
+                SIGNATURE,
+                "missing: the manifest is not signed"
+                if copies == 0
+                else f"appears {copies} times in the archive",
+            )
+            return False
         try:
-            text = self.bundle.read(SIGNATURE, 1024).decode("ascii").strip()
+            text = self.archive.read_small(SIGNATURE, MAX_SIGNATURE_BYTES).decode("ascii").strip()
             verify_signature(key, SNAPSHOT_DOMAIN, manifest_bytes, text)
-        except (*_READ_ERRORS, UnicodeDecodeError, ProtocolError):
+        except (MemberError, UnicodeDecodeError, ProtocolError):
             self.problem(
                 SIGNATURE,
                 "does not verify with the server key in manifest.json: the manifest was "
-                "changed after signing, or the signature was made with another key",
+                "changed after signing, or the signature was made with another key "
+                "(nothing else in the file was read)",
             )
+            return False
+        return True
 
     # --- 3.: members -----------------------------------------------------------------------
 
     def _members(self, manifest: Mapping[str, Any]) -> None:
-        listed: dict[str, str] = {}
+        listed: dict[str, tuple[str, int]] = {}
         members = manifest.get("members")
-        for item in members if isinstance(members, list) else []:
+        if not isinstance(members, list):
+            self.problem(MANIFEST, "it has no list of members")
+            members = []
+        for item in members[: len(MEMBERS) * 4]:  # more cannot all be members: named below
             name, digest, size = (
                 (item.get("name"), item.get("sha256"), item.get("size"))
                 if isinstance(item, Mapping)
@@ -185,91 +230,150 @@ class _Checker:
                 or size < 0
             ):
                 self.problem(MANIFEST, f"malformed member entry {item!r:.200}")
-                continue
-            reason = unsafe_name(name)
-            if reason is not None:
-                self.problem(name, reason)
-            elif name in listed or name in (MANIFEST, SIGNATURE):
-                self.problem(MANIFEST, f"lists {name!r} twice")
+            elif name in listed:
+                self.problem(MANIFEST, f"lists {name!r:.100} twice")
+            elif name not in MEMBERS:
+                self.problem(MANIFEST, f"lists {name!r:.100}, which is not a snapshot member")
             else:
-                listed[name] = digest
-                self.sizes[name] = size
-        if not isinstance(members, list):
-            self.problem(MANIFEST, "it has no list of members")
-        for name in sorted(set(self.bundle.names)):
-            copies = self.bundle.count(name)
+                listed[name] = (digest, size)
+        if len(members) > len(MEMBERS) * 4:
+            self.problem(MANIFEST, f"lists {len(members)} members; a snapshot has {len(MEMBERS)}")
+        for name in MEMBERS:
+            if name not in listed:
+                self.problem(name, "not listed in the manifest")
+        for name in self.archive.names:
+            copies = self.archive.copies[name]
+            reason = unsafe_name(name)
             if copies > 1:
                 self.problem(name, f"appears {copies} times in the archive")
-            reason = unsafe_name(name)
             if reason is not None:
                 self.problem(name, reason)
             elif name not in listed and name not in (MANIFEST, SIGNATURE):
                 self.problem(name, "not listed in the manifest (added after signing)")
-        for name, digest in listed.items():
-            if self.bundle.count(name) == 0:
+        for name, (digest, size) in listed.items():
+            if not self.archive.has(name):
                 self.problem(name, "listed in the manifest but missing from the archive")
+            elif self.archive.copies[name] == 1:  # of two copies, which is meant is unknown
+                ceiling = self.archive.ceiling_problem(name)
+                if ceiling is not None:
+                    self.problem(name, ceiling)
+                else:
+                    self.listed[name] = (digest, size)
+
+    def _open(self, name: str) -> MemberStream | None:
+        if name not in self.listed:
+            return None
+        try:
+            stream = self.archive.stream(name)
+        except MemberError as exc:
+            self.problem(name, str(exc))
+            del self.listed[name]  # said once; not tried again
+            return None
+        self.streams[name] = stream
+        return stream
+
+    def _hashes(self, names: tuple[str, ...]) -> None:
+        """Each member read to its end: its size and SHA-256 against the manifest."""
+        for name in names:
+            stream = self.streams.get(name) or self._open(name)
+            if stream is None:
                 continue
-            data = self._read(name)
-            if data is None:
+            try:
+                stream.drain()
+            except MemberError as exc:
+                self.problem(name, str(exc))
                 continue
-            if len(data) != self.sizes[name]:
-                shown = f"over {self.sizes[name]}" if len(data) > self.sizes[name] else len(data)
-                self.problem(name, f"{shown} bytes; the manifest says {self.sizes[name]}")
-            elif hashlib.sha256(data).hexdigest() != digest:
+            digest, size = self.listed[name]
+            if stream.size != size:
+                self.problem(name, f"{stream.size} bytes; the manifest says {size}")
+            elif stream.hexdigest() != digest:
                 self.problem(
                     name, "its SHA-256 does not match the manifest (changed after signing)"
                 )
 
-    def _read(self, name: str) -> bytes | None:
-        """A listed member's bytes (at most one byte past its listed size), or None after
-        saying why it cannot be read."""
-        try:
-            return self.bundle.read(name, self.sizes[name])
-        except _READ_ERRORS as exc:
-            self.problem(name, f"cannot be read from the archive: {exc}")
-            return None
+    # --- 4. and 5.: host by host, and the derived members ---------------------------------
 
-    # --- 4.: snapshot.json against the signed reports --------------------------------------
+    def _contents(self, manifest: Mapping[str, Any]) -> None:
+        derived = {
+            name: self.listed[name]
+            for name in (SNAPSHOT, *(member.name for member in DERIVED))
+            if name in self.listed
+        }
+        parallel = self.parallel
+        if parallel is None:
+            parallel = workers.worth_it(self.listed.get(SNAPSHOT, ("", 0))[1])
+        request = {"path": str(self.archive.path), "listed": derived}
+        worker = workers.Worker.start(derived_check.__name__, request) if parallel else None
+        snapshot = self._open(SNAPSHOT)
+        if snapshot is not None:
+            _Contents(self, snapshot, manifest).run()
+        self._hashes((SNAPSHOT, REPORTS))
+        found = None
+        if worker is not None:
+            try:
+                found = Problems.from_json(worker.answer())
+            except ValueError:
+                found = None  # the worker failed: do its part here
+        if found is None:
+            found = derived_check.check(self.archive, derived)
+        self.found.extend(found)
 
-    def _snapshot(self, manifest: Mapping[str, Any]) -> None:
-        if SNAPSHOT not in self.sizes or self.bundle.count(SNAPSHOT) == 0:
-            if SNAPSHOT not in self.sizes:
-                self.problem(SNAPSHOT, "not listed in the manifest")
-            return
-        data = self._read(SNAPSHOT)
-        if data is None:
-            return
+
+class _Contents:
+    """snapshot.json host by host, with reports.jsonl read alongside (step 4)."""
+
+    def __init__(self, checker: _Checker, snapshot: MemberStream, manifest: Mapping[str, Any]):
+        self.checker = checker
+        self.lines = SnapshotLines(snapshot)
+        self.manifest = manifest
+        self.reports = _Reports(checker, checker._open(REPORTS))
+        self.tally = Tally()
+
+    def problem(self, reason: str) -> None:
+        self.checker.problem(SNAPSHOT, reason)
+
+    def run(self) -> None:
         try:
-            snapshot = load_json_object(data, SNAPSHOT)
-        except ProtocolError as exc:
-            self.problem(SNAPSHOT, exc.detail)
-            return
-        for name in ("unit", "created_at"):
-            if snapshot.get(name) != manifest.get(name):
-                self.problem(SNAPSHOT, f"its {name} is not the manifest's")
-        hosts = snapshot.get("hosts")
-        if not isinstance(hosts, list):
-            self.problem(SNAPSHOT, "it has no list of hosts")
-            return
-        self.outcome.hosts = len(hosts)
-        for index, host in enumerate(hosts):
-            if isinstance(host, Mapping):
-                _HostCheck(self, host, index).run()
-            else:
-                self.problem(SNAPSHOT, f"host #{index + 1} is not an object")
-        envelopes = sorted(
-            name
-            for name in self.sizes
-            if name.startswith(REPORTS_DIR + "/") and name.endswith(ENVELOPE_SUFFIX)
-        )
-        self.outcome.reports = len(envelopes)
-        for name in envelopes:
-            if name not in self.named:
-                self.problem(name, "no host in snapshot.json names this report")
-        counts = manifest.get("counts")
-        expected = {"hosts": self.outcome.hosts, "reports": self.outcome.reports}
+            self._header(self.lines.header())
+            for number, body in self.lines.hosts():
+                try:
+                    record = load_json_object(body, f"line {number}")
+                except ProtocolError as exc:
+                    self.problem(exc.detail)
+                    record = {}
+                self.tally.add(record.get("state"))
+                _HostCheck(self, record, number).run()
+            summary = self.lines.summary()
+            if summary != self.tally.as_json():
+                self.problem(
+                    f"its summary {summary!r:.300} is not what its hosts add up to "
+                    f"({self.tally.as_json()})"
+                )
+        except (LayoutError, MemberError) as exc:
+            self.problem(str(exc))
+        outcome = self.checker.outcome
+        outcome.hosts, outcome.states = self.tally.hosts, dict(self.tally.states)
+        outcome.reports = self.reports.finish()
+        counts = self.manifest.get("counts")
+        expected = {"reports": outcome.reports, **self.tally.as_json()}
         if counts != expected:
-            self.problem(MANIFEST, f"its counts {counts!r} are not what it holds ({expected})")
+            self.checker.problem(
+                MANIFEST, f"its counts {counts!r:.300} are not what it holds ({expected})"
+            )
+
+    def _header(self, fields: dict[str, Any]) -> None:
+        header = Header(*(_string(fields.get(name)) for name in Header.FIELDS))
+        if fields != header.as_json():
+            self.problem(f"line 1: its header {fields!r:.300} is not a version 2 snapshot's")
+        for name in ("unit", "created_at"):
+            if fields.get(name) != self.manifest.get(name):
+                self.problem(f"its {name} is not the manifest's")
+        if header.fingerprint != self.checker.outcome.fingerprint:
+            self.problem("the server key fingerprint it states is not that of the manifest's key")
+
+
+def _string(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def _base64(value: Any) -> bytes | None:
@@ -281,18 +385,105 @@ def _base64(value: Any) -> bytes | None:
         return None
 
 
+@dataclass(frozen=True)
+class _Line:
+    number: int
+    host_id: str
+    seq: int
+    envelope: bytes
+
+
+class _Reports:
+    """reports.jsonl, read alongside snapshot.json: each host takes the lines that follow
+    for it. At most MAX_PER_HOST are held; more lines for one host are reported, not kept."""
+
+    MAX_PER_HOST = 2
+
+    def __init__(self, checker: _Checker, stream: MemberStream | None) -> None:
+        self.checker = checker
+        self.stream = stream
+        self.next: _Line | None = None
+        self.count = 0
+        self._advance()
+
+    def problem(self, number: int, reason: str) -> None:
+        self.checker.problem(REPORTS, f"line {number}: {reason}")
+
+    def _advance(self) -> None:
+        """The next well-formed line into `next` (malformed ones are reported and skipped)."""
+        self.next = None
+        while self.stream is not None:
+            try:
+                line = self.stream.line(MAX_LINE_BYTES)
+            except MemberError as exc:
+                self.checker.problem(REPORTS, str(exc))
+                self.stream = None
+                return
+            if line is None:
+                return
+            self.count += 1
+            number = self.stream.lines
+            try:
+                item = load_json_object(line, f"{REPORTS} line {number}")
+            except ProtocolError as exc:
+                self.checker.problem(REPORTS, exc.detail)
+                continue
+            host_id, seq, envelope = item.get("host_id"), item.get("seq"), item.get("envelope")
+            if (
+                set(item) != {"envelope", "host_id", "seq"}
+                or not isinstance(host_id, str)
+                or not isinstance(seq, int)
+                or isinstance(seq, bool)
+                or not isinstance(envelope, str)
+            ):
+                self.problem(number, "not a report line ({envelope, host_id, seq})")
+                continue
+            try:
+                body = envelope.encode("utf-8")
+            except UnicodeEncodeError:
+                self.problem(number, "its envelope is not text a report could be")
+                continue
+            self.next = _Line(number, host_id, seq, body)
+            return
+
+    def take(self, host_id: str) -> list[_Line]:
+        """The lines that follow for `host_id`."""
+        lines: list[_Line] = []
+        while self.next is not None and self.next.host_id == host_id:
+            if len(lines) < self.MAX_PER_HOST:
+                lines.append(self.next)
+            else:
+                self.unnamed(self.next)
+            self._advance()
+        return lines
+
+    def unnamed(self, line: _Line) -> None:
+        self.problem(
+            line.number,
+            f"report #{line.seq} of {line.host_id!r:.40}: no host in snapshot.json names it here",
+        )
+
+    def finish(self) -> int:
+        """Report every line left over; the number of report lines."""
+        while self.next is not None:
+            self.unnamed(self.next)
+            self._advance()
+        return self.count
+
+
 class _HostCheck:
     """One host of snapshot.json against the envelopes it names."""
 
-    def __init__(self, checker: _Checker, host: Mapping[str, Any], index: int) -> None:
-        self.checker = checker
+    def __init__(self, contents: _Contents, host: Mapping[str, Any], number: int) -> None:
+        self.contents = contents
+        self.checker = contents.checker
         self.host = host
-        self.index = index
+        self.number = number
         self.host_id = ""
 
     def problem(self, reason: str) -> None:
-        label = self.host_id or f"#{self.index + 1}"
-        self.checker.problem(SNAPSHOT, f"host {label}: {reason}")
+        label = self.host_id or f"on line {self.number}"
+        self.contents.problem(f"host {label}: {reason}")
 
     def run(self) -> None:
         host_id = self.host.get("host_id")
@@ -300,6 +491,7 @@ class _HostCheck:
             self.problem("no valid host_id")
             return
         self.host_id = host_id
+        lines = {line.seq: line for line in self.contents.reports.take(host_id)}
         key = _base64(self.host.get("public_key"))
         if key is None or len(key) != 32:
             self.problem("no usable Ed25519 public key")
@@ -307,25 +499,33 @@ class _HostCheck:
         references = self.host.get("rests_on")
         if not isinstance(references, list):
             self.problem("no list of the reports its results rest on")
-            return
+            references = []
         payloads: dict[str, tuple[int, dict[str, Any]]] = {}
+        checked_results = True
         for reference in references:
-            loaded = self._report(reference, key)
-            if loaded is not None:
-                role, seq, payload = loaded
-                if role in payloads:
-                    self.problem(f"names two reports as {role!r}")
-                payloads[role] = (seq, payload)
+            loaded = self._report(reference, key, lines)
+            if loaded is None:
+                if isinstance(reference, Mapping) and reference.get("role") == "results":
+                    checked_results = False
+                continue
+            role, seq, payload = loaded
+            if role in payloads:
+                self.problem(f"names two reports as {role!r}")
+            payloads[role] = (seq, payload)
+        for line in lines.values():
+            self.contents.reports.unnamed(line)
         if "results" in payloads:
             self._compare(*payloads["results"])
             if "confirms" in payloads:
                 self._confirms(payloads["results"], payloads["confirms"])
-        elif self.host.get("results") and not any(
-            isinstance(item, Mapping) and item.get("role") == "results" for item in references
-        ):  # (a named report that failed its checks was reported above)
-            self.problem("it has per-rule results but names no signed full report for them")
+        elif checked_results:
+            if self.host.get("results"):
+                self.problem("it has per-rule results but names no signed full report for them")
+            self._state(UNKNOWN, "it names no signed full report")
 
-    def _report(self, reference: Any, key: bytes | None) -> tuple[str, int, dict[str, Any]] | None:
+    def _report(
+        self, reference: Any, key: bytes | None, lines: dict[int, _Line]
+    ) -> tuple[str, int, dict[str, Any]] | None:
         if not isinstance(reference, Mapping):
             self.problem("a malformed report reference")
             return None
@@ -339,39 +539,41 @@ class _HostCheck:
         ):
             self.problem(f"a malformed report reference {dict(reference)!r:.200}")
             return None
-        name = envelope_name(self.host_id, seq)
-        self.checker.named.add(name)
-        if self.checker.bundle.count(name) == 0:
-            if name not in self.checker.sizes:
-                self.problem(f"names report #{seq}, which is not in the snapshot")
-            return None  # a listed member that is missing was reported as such
-        if name not in self.checker.sizes:
-            return None  # so was a member the manifest does not list
-        body = self.checker._read(name)
-        if body is None or key is None:
+        line = lines.pop(seq, None)
+        if line is None:
+            self.problem(f"names report #{seq}, which is not in {REPORTS} with its host")
             return None
+        where = f"line {line.number}"
         try:
-            envelope = decode_envelope(body, max_bytes=len(body))
+            envelope = decode_envelope(line.envelope, max_bytes=len(line.envelope))
         except ProtocolError as exc:
-            self.checker.problem(name, f"not a report envelope: {exc.detail}")
+            self.contents.reports.problem(line.number, f"not a report envelope: {exc.detail}")
             return None
         if envelope.host_id != self.host_id or envelope.seq != seq:
-            self.checker.problem(
-                name, f"holds report #{envelope.seq} of {envelope.host_id}, not this one"
+            self.contents.reports.problem(
+                line.number, f"holds report #{envelope.seq} of {envelope.host_id}, not this one"
             )
+            return None
+        if key is None:
             return None
         try:
             verify_envelope(envelope, key)
         except ProtocolError:
-            self.checker.problem(name, "the agent's signature does not verify with the host's key")
+            self.contents.reports.problem(
+                line.number,
+                f"report #{seq} of {self.host_id}: the agent's signature does not verify "
+                "with the host's key",
+            )
             return None
         try:
             payload = signed.payload_of(envelope)
         except ProtocolError as exc:
-            self.checker.problem(name, f"its payload cannot be read: {exc.detail}")
+            self.contents.reports.problem(line.number, f"its payload cannot be read: {exc.detail}")
             return None
         if payload.get("kind") != kind:
-            self.checker.problem(name, f"a {payload.get('kind')!r} report, named as {kind!r}")
+            self.checker.problem(
+                REPORTS, f"{where}: a {payload.get('kind')!r:.40} report, named as {kind!r}"
+            )
             return None
         return str(role), seq, payload
 
@@ -382,10 +584,17 @@ class _HostCheck:
                 self.problem(f"{name} {self.host.get(name)!r:.100} is not what {where} says")
         if self.host.get("policy") != signed.policy(payload):
             self.problem(f"policy {self.host.get('policy')!r:.200} is not what {where} says")
-        self._results(where, signed.results(payload))
+        expected = signed.results(payload)
+        self._results(where, expected)
         for name, value in signed.inventory(payload).items():
             if self.host.get(name) != value:
                 self.problem(f"{name} is not what {where} says")
+        self._state(signed.state(item["status"] for item in expected), f"{where} gives")
+
+    def _state(self, expected: str, why: str) -> None:
+        claimed = self.host.get("state")
+        if claimed != expected:
+            self.problem(f"state {claimed!r:.40} is not {expected!r}: {why}")
 
     def _results(self, where: str, expected: list[dict[str, Any]]) -> None:
         claimed_list = self.host.get("results")
@@ -440,7 +649,27 @@ FINGERPRINT_ADVICE = (
 
 
 def run(file: str, expected_fingerprint: str | None) -> int:
-    """Print the verdict for `file`; the exit status of `custos-server verify`."""
+    """Print the verdict for `file`; the exit status of `custos-server verify`.
+
+    An exception nothing here expects is a bug in verify, not a verdict on the file: it is
+    said in one line (an auditor has no use for a traceback) with its own exit status, so
+    that no script takes it for "problems found".
+    """
+    try:
+        return _report(file, expected_fingerprint)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        detail = " ".join(f"{type(exc).__name__}: {exc}".split())
+        print(
+            f"custos-server: verify stopped by an internal error ({detail:.300}); {file} was "
+            "not judged. This is a bug in Custos: please report it with this line.",
+            file=sys.stderr,
+        )
+        return CRASHED
+
+
+def _report(file: str, expected_fingerprint: str | None) -> int:
     try:
         outcome = verify_snapshot(Path(file), expected_fingerprint)
     except NotASnapshotError as exc:
@@ -450,9 +679,13 @@ def run(file: str, expected_fingerprint: str | None) -> int:
         print("valid")
     for problem in outcome.problems:
         print(f"{file}: {problem.member}: {problem.reason}")
+    if outcome.more_problems:
+        print(f"{file}: … and {outcome.more_problems} more problem(s), not listed")
     print(f"unit: {outcome.unit}")
     print(f"created_at: {outcome.created_at}")
     print(f"hosts: {outcome.hosts}")
+    if outcome.states:
+        print("states: " + ", ".join(f"{s} {outcome.states.get(s, 0)}" for s in STATES))
     print(f"reports: {outcome.reports}")
     print(f"server key fingerprint (SHA-256): {outcome.fingerprint}")
     if outcome.fingerprint_matched:
@@ -460,6 +693,7 @@ def run(file: str, expected_fingerprint: str | None) -> int:
     else:
         print(FINGERPRINT_ADVICE)
     if not outcome.valid:
-        print(f"INVALID: {len(outcome.problems)} problem(s)", file=sys.stderr)
+        total = len(outcome.problems) + outcome.more_problems
+        print(f"INVALID: {total} problem(s)", file=sys.stderr)
         return INVALID
     return VALID

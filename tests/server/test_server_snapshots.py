@@ -15,9 +15,13 @@ import hashlib
 import io
 import json
 import os
+import resource
+import struct
 import subprocess
 import sys
+import time
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,6 +201,52 @@ def write_members(path: Path, members: dict[str, bytes] | list[tuple[str, bytes]
             archive.writestr(name, data)
 
 
+def hosts_in(members: dict[str, bytes]) -> list[dict[str, Any]]:
+    """snapshot.json's host records (it is one JSON document, whatever its layout)."""
+    return list(json.loads(members["snapshot.json"])["hosts"])
+
+
+def report_lines(members: dict[str, bytes]) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in members["reports.jsonl"].splitlines()]
+
+
+def laid_out(document: dict[str, Any]) -> bytes:
+    """snapshot.json for `document`, laid out as create writes it (a line per host)."""
+    from server.snapshots.document import Header, HostLines, Tally, end_line, header_line
+
+    header = Header(document["unit"], document["created_at"], document["server_key_fingerprint"])
+    out = io.BytesIO()
+    out.write(header_line(header))
+    lines = HostLines(out.write)
+    for host in document["hosts"]:
+        lines.add(canonical_json(host))
+    lines.close()
+    tally = Tally(document["summary"]["hosts"], document["summary"]["states"])
+    out.write(end_line(tally))
+    return out.getvalue()
+
+
+def regenerated(members: dict[str, bytes]) -> dict[str, bytes]:
+    """The CSVs and the page rebuilt from snapshot.json as it is now: what a server that
+    lies consistently would write."""
+    from server.snapshots.derived import DERIVED
+    from server.snapshots.document import Header, Tally
+
+    document = json.loads(members["snapshot.json"])
+    header = Header(document["unit"], document["created_at"], document["server_key_fingerprint"])
+    tally = Tally(document["summary"]["hosts"], document["summary"]["states"])
+    rebuilt = dict(members)
+    for member in DERIVED:
+        parts = member.head(header)
+        for host in document["hosts"]:
+            parts += member.rows(host)
+        parts += member.middle(tally)
+        for host in document["hosts"]:
+            parts += member.sheets(host)
+        rebuilt[member.name] = b"".join(parts + member.tail())
+    return rebuilt
+
+
 def resign(
     members: dict[str, bytes], key: Ed25519PrivateKey, *, embed_key: bool = True
 ) -> dict[str, bytes]:
@@ -222,13 +272,23 @@ def resign(
     }
 
 
+def with_document(
+    members: dict[str, bytes], change: Callable[[dict[str, Any]], None]
+) -> dict[str, bytes]:
+    """snapshot.json changed by `change` (its derived members left as they were)."""
+    document = json.loads(members["snapshot.json"])
+    change(document)
+    return {**members, "snapshot.json": laid_out(document)}
+
+
 def with_result_status(members: dict[str, bytes], rule: str, status: str) -> dict[str, bytes]:
-    snapshot = json.loads(members["snapshot.json"])
-    for host in snapshot["hosts"]:
-        for result in host["results"]:
-            if result["rule"] == rule:
-                result["status"] = status
-    return {**members, "snapshot.json": canonical_json(snapshot)}
+    def change(document: dict[str, Any]) -> None:
+        for host in document["hosts"]:
+            for result in host["results"]:
+                if result["rule"] == rule:
+                    result["status"] = status
+
+    return with_document(members, change)
 
 
 def tampered(snapshot: Path, change: Callable[[dict[str, bytes]], Any]) -> Path:
@@ -237,6 +297,13 @@ def tampered(snapshot: Path, change: Callable[[dict[str, bytes]], Any]) -> Path:
     out = snapshot.with_name("tampered.zip")
     write_members(out, changed)
     return out
+
+
+def server_signed(change: Callable[[dict[str, bytes]], dict[str, bytes]]) -> Any:
+    """`change`, then a manifest signed with the real server key: the server lying."""
+    from server.lib.server_key import current_server_key
+
+    return lambda members: resign(change(members), current_server_key())
 
 
 # --- what a snapshot holds -----------------------------------------------------------------
@@ -262,11 +329,13 @@ def test_a_subtree_snapshot_holds_only_the_hosts_of_that_subtree(
     create(fleet.county, county)
     create(find_unit("北京市"), city)
 
-    county_hosts = {h["host_id"] for h in json.loads(members_of(county)["snapshot.json"])["hosts"]}
-    city_hosts = {h["host_id"] for h in json.loads(members_of(city)["snapshot.json"])["hosts"]}
+    county_hosts = {h["host_id"] for h in hosts_in(members_of(county))}
+    city_hosts = {h["host_id"] for h in hosts_in(members_of(city))}
     assert county_hosts == {fleet.county_pc.host_id}
     assert city_hosts == {fleet.county_pc.host_id, fleet.other_pc.host_id}
-    assert not any(fleet.other_pc.host_id in name for name in members_of(county))
+    assert all(
+        line["host_id"] != fleet.other_pc.host_id for line in report_lines(members_of(county))
+    )
     assert verify(city).valid
 
 
@@ -274,7 +343,7 @@ def test_a_host_record_carries_the_check_sheet_and_the_reports_it_rests_on(
     fleet: Fleet, snapshot: Path
 ) -> None:
     members = members_of(snapshot)
-    (host,) = json.loads(members["snapshot.json"])["hosts"]
+    (host,) = hosts_in(members)
 
     assert (host["unit"], host["department"], host["machine_number"]) == (
         COUNTY,
@@ -288,6 +357,7 @@ def test_a_host_record_carries_the_check_sheet_and_the_reports_it_rests_on(
     )
     assert host["ip_addresses"] == ["10.11.0.17"] and host["mac_addresses"] == ["52:54:00:12:34:56"]
     assert host["policy"]["id"] == "intranet-office" and host["policy"]["version"] == "2026.11"
+    assert host["state"] == "noncompliant"
     assert {r["rule"]: r["status"] for r in host["results"]} == {
         "no-games": "fail",
         "no-internet": "fail",
@@ -315,9 +385,14 @@ def test_a_host_record_carries_the_check_sheet_and_the_reports_it_rests_on(
     ]
     from server.fleet.models import Report
 
-    for seq in (1, 2):
-        stored = Report.objects.get(host__host_id=fleet.county_pc.host_id, seq=seq).envelope
-        assert members[f"reports/{fleet.county_pc.host_id}/{seq}.envelope"] == bytes(stored)
+    lines = report_lines(members)
+    assert [(line["host_id"], line["seq"]) for line in lines] == [
+        (fleet.county_pc.host_id, 1),
+        (fleet.county_pc.host_id, 2),
+    ]
+    for line in lines:
+        stored = Report.objects.get(host__host_id=line["host_id"], seq=line["seq"]).envelope
+        assert line["envelope"].encode("utf-8") == bytes(stored)  # byte for byte
 
 
 def test_every_findings_row_names_the_policy_and_its_version(snapshot: Path) -> None:
@@ -384,7 +459,7 @@ def test_hostile_names_are_neutralised_in_csv_and_escaped_in_html(
 # --- what verify detects -------------------------------------------------------------------
 
 
-def test_an_edited_csv_cell_is_detected(snapshot: Path) -> None:
+def test_an_edited_csv_cell_is_detected_with_its_row(fleet: Fleet, snapshot: Path) -> None:
     def edit(members: dict[str, bytes]) -> dict[str, bytes]:
         text = members["hosts.csv"].decode("utf-8").replace("张三", "李四")  # same length
         return {**members, "hosts.csv": text.encode("utf-8")}
@@ -392,11 +467,18 @@ def test_an_edited_csv_cell_is_detected(snapshot: Path) -> None:
     outcome = verify(tampered(snapshot, edit))
 
     assert problems(outcome) == [
-        ("hosts.csv", "its SHA-256 does not match the manifest (changed after signing)")
+        (
+            "hosts.csv",
+            f"row 2 (host {fleet.county_pc.host_id}): 责任人 / Responsible person is '李四'; "
+            "snapshot.json gives '张三'",
+        ),
+        ("hosts.csv", "its SHA-256 does not match the manifest (changed after signing)"),
     ]
 
 
-def test_a_changed_result_resigned_by_another_key_fails_the_signature(snapshot: Path) -> None:
+def test_a_changed_result_resigned_by_another_key_fails_the_signature_and_stops_there(
+    snapshot: Path,
+) -> None:
     intruder = Ed25519PrivateKey.generate()
 
     outcome = verify(
@@ -406,8 +488,14 @@ def test_a_changed_result_resigned_by_another_key_fails_the_signature(snapshot: 
         )
     )
 
-    assert has_problem(outcome, "manifest.sig", "does not verify with the server key")
-    assert has_problem(outcome, "snapshot.json", "rule no-games: status 'pass' (signed: 'fail')")
+    assert problems(outcome) == [
+        (
+            "manifest.sig",
+            "does not verify with the server key in manifest.json: the manifest was changed "
+            "after signing, or the signature was made with another key "
+            "(nothing else in the file was read)",
+        )
+    ]
 
 
 def test_a_snapshot_signed_by_another_key_fails_the_expected_fingerprint(snapshot: Path) -> None:
@@ -417,14 +505,37 @@ def test_a_snapshot_signed_by_another_key_fails_the_expected_fingerprint(snapsho
     without = verify(path)
     expected = verify(path, server_fingerprint().upper())
 
-    assert without.valid and without.fingerprint != server_fingerprint()  # consistent, yet…
+    assert problems(without) == [
+        ("snapshot.json", "the server key fingerprint it states is not that of the manifest's key")
+    ]
+    assert without.fingerprint != server_fingerprint()
     assert problems(expected) == [
         (
             "manifest.json",
             f"signed by the key with fingerprint {without.fingerprint}, "
             f"not the expected {server_fingerprint()}",
-        )
+        ),
+        ("snapshot.json", "the server key fingerprint it states is not that of the manifest's key"),
     ]
+
+
+def test_a_consistent_forgery_signed_by_another_key_verifies_only_without_the_fingerprint(
+    snapshot: Path,
+) -> None:
+    intruder = Ed25519PrivateKey.generate()
+
+    def forge(members: dict[str, bytes]) -> dict[str, bytes]:
+        from server.snapshots.bundle import fingerprint, raw_public_key
+
+        def change(document: dict[str, Any]) -> None:
+            document["server_key_fingerprint"] = fingerprint(raw_public_key(intruder))
+
+        return resign(regenerated(with_document(members, change)), intruder)
+
+    path = tampered(snapshot, forge)
+
+    assert verify(path).valid  # consistent, yet…
+    assert has_problem(verify(path, server_fingerprint()), "manifest.json", "not the expected")
 
 
 def test_a_changed_result_with_a_substituted_key_is_caught_twice(snapshot: Path) -> None:
@@ -442,11 +553,9 @@ def test_a_changed_result_with_a_substituted_key_is_caught_twice(snapshot: Path)
 def test_results_that_differ_from_what_agents_signed_are_reported_even_when_the_server_signs(
     snapshot: Path,
 ) -> None:
-    from server.lib.server_key import current_server_key
-
     path = tampered(
         snapshot,
-        lambda m: resign(with_result_status(m, "no-games", "pass"), current_server_key()),
+        server_signed(lambda m: regenerated(with_result_status(m, "no-games", "pass"))),
     )
 
     outcome = verify(path, server_fingerprint())
@@ -459,34 +568,80 @@ def test_results_that_differ_from_what_agents_signed_are_reported_even_when_the_
 
 
 def test_a_server_that_rewrites_the_asset_fields_is_caught(snapshot: Path) -> None:
-    from server.lib.server_key import current_server_key
+    def rewrite(document: dict[str, Any]) -> None:
+        document["hosts"][0]["responsible_person"] = "王五"
 
-    def rewrite(members: dict[str, bytes]) -> dict[str, bytes]:
-        snapshot_json = json.loads(members["snapshot.json"])
-        snapshot_json["hosts"][0]["responsible_person"] = "王五"
-        members = {**members, "snapshot.json": canonical_json(snapshot_json)}
-        return resign(members, current_server_key())
-
-    outcome = verify(tampered(snapshot, rewrite))
+    outcome = verify(
+        tampered(snapshot, server_signed(lambda m: regenerated(with_document(m, rewrite))))
+    )
 
     assert has_problem(outcome, "snapshot.json", "responsible_person '王五'")
 
 
-def test_a_flipped_envelope_byte_is_detected(fleet: Fleet, snapshot: Path) -> None:
-    name = f"reports/{fleet.county_pc.host_id}/1.envelope"
+def test_spreadsheets_that_say_pass_where_the_agent_signed_fail_are_caught_by_row(
+    fleet: Fleet, snapshot: Path
+) -> None:
+    def edit(members: dict[str, bytes]) -> dict[str, bytes]:
+        rows = members["findings.csv"].decode("utf-8").split("\r\n")
+        (games,) = [number for number, row in enumerate(rows) if ",no-games," in row]
+        rows[games] = rows[games].replace(",不合格 fail,", ",合格 pass,")
+        return {**members, "findings.csv": "\r\n".join(rows).encode("utf-8")}
 
+    outcome = verify(tampered(snapshot, server_signed(edit)), server_fingerprint())
+
+    assert problems(outcome) == [
+        (
+            "findings.csv",
+            f"row 2 (host {fleet.county_pc.host_id}): 结果 / Result is '合格 pass'; "
+            "snapshot.json gives '不合格 fail'",
+        )
+    ]
+
+
+def test_a_printable_page_that_says_pass_where_the_agent_signed_fail_is_caught_by_line(
+    fleet: Fleet, snapshot: Path
+) -> None:
+    edited: list[int] = []
+
+    def edit(members: dict[str, bytes]) -> dict[str, bytes]:
+        lines = members["snapshot.html"].decode("utf-8").split("\n")
+        (games,) = [n for n, line in enumerate(lines) if "规则 no-games" in line]
+        lines[games] = (
+            lines[games].replace('<tr class="fail">', "<tr>").replace("不合格 fail", "合格 pass")
+        )
+        edited.append(games + 1)
+        return {**members, "snapshot.html": "\n".join(lines).encode("utf-8")}
+
+    outcome = verify(tampered(snapshot, server_signed(edit)), server_fingerprint())
+
+    ((member, reason),) = problems(outcome)
+    assert member == "snapshot.html"
+    assert reason.startswith(f"line {edited[0]} (host {fleet.county_pc.host_id}): ")
+    assert (
+        "'<tr><td>规则 no-games" in reason and 'snapshot.json gives \'<tr class="fail">' in reason
+    )
+
+
+def test_a_flipped_envelope_byte_is_detected(fleet: Fleet, snapshot: Path) -> None:
     def flip(members: dict[str, bytes]) -> dict[str, bytes]:
-        envelope = json.loads(members[name])
+        lines = report_lines(members)
+        envelope = json.loads(lines[0]["envelope"])
         signature = bytearray(base64.b64decode(envelope["signature"]))
         signature[10] ^= 0x01
         envelope["signature"] = base64.b64encode(bytes(signature)).decode()
-        return {**members, name: canonical_json(envelope)}
+        lines[0]["envelope"] = canonical_json(envelope).decode()
+        text = b"".join(canonical_json(line) + b"\n" for line in lines)
+        return {**members, "reports.jsonl": text}
 
     outcome = verify(tampered(snapshot, flip))
 
     assert problems(outcome) == [
-        (name, "its SHA-256 does not match the manifest (changed after signing)"),
-        (name, "the agent's signature does not verify with the host's key"),
+        (
+            "reports.jsonl",
+            f"line 1: report #1 of {fleet.county_pc.host_id}: the agent's signature does not "
+            "verify with the host's key",
+        ),
+        ("reports.jsonl", "its SHA-256 does not match the manifest (changed after signing)"),
     ]
 
 
@@ -522,16 +677,16 @@ def test_a_member_stored_twice_is_detected(snapshot: Path) -> None:
     assert has_problem(verify(path), "hosts.csv", "appears 2 times in the archive")
 
 
-def test_an_edited_manifest_fails_the_signature(snapshot: Path) -> None:
+def test_an_edited_manifest_fails_the_signature_and_nothing_else_is_read(snapshot: Path) -> None:
     def edit(members: dict[str, bytes]) -> dict[str, bytes]:
         manifest = json.loads(members["manifest.json"])
         manifest["unit"] = "北京市"
-        return {**members, "manifest.json": canonical_json(manifest)}
+        return {**members, "manifest.json": canonical_json(manifest), "hosts.csv": b"garbage"}
 
     outcome = verify(tampered(snapshot, edit))
 
-    assert has_problem(outcome, "manifest.sig", "does not verify with the server key")
-    assert has_problem(outcome, "snapshot.json", "its unit is not the manifest's")
+    assert [member for member, _ in problems(outcome)] == ["manifest.sig"]
+    assert outcome.hosts == 0 and outcome.reports == 0  # snapshot.json was never opened
 
 
 def test_a_replaced_signature_fails(snapshot: Path) -> None:
@@ -543,7 +698,8 @@ def test_a_replaced_signature_fails(snapshot: Path) -> None:
         (
             "manifest.sig",
             "does not verify with the server key in manifest.json: the manifest was changed "
-            "after signing, or the signature was made with another key",
+            "after signing, or the signature was made with another key "
+            "(nothing else in the file was read)",
         )
     ]
 
@@ -699,3 +855,394 @@ def test_snapshot_create_then_verify_through_the_real_commands(
     assert "the server key is the expected one (--fingerprint)" in verified.stdout
     audit = run_server(served_fleet, "audit", "verify")
     assert audit.returncode == 0 and "audit chain intact" in audit.stdout
+
+
+# --- a file made to exhaust the verifier -------------------------------------------------
+
+GIB = 1 << 30
+VERIFY_MEMORY_LIMIT = 768 * 1024 * 1024  # address space; inflating the bomb needs more
+
+
+def deflated_zeros(size: int) -> tuple[bytes, int]:
+    """Raw deflate data that inflates to `size` zero bytes (whole mebibytes), and its CRC-32:
+    one mebibyte compressed and fully flushed (so it refers to nothing before it), repeated."""
+    mebibyte = bytes(1 << 20)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = compressor.compress(mebibyte) + compressor.flush(zlib.Z_FULL_FLUSH)
+    crc = 0
+    for _ in range(size >> 20):
+        crc = zlib.crc32(mebibyte, crc)
+    return block * (size >> 20) + compressor.flush(zlib.Z_FINISH), crc
+
+
+def handmade_zip(path: Path, entries: list[tuple[str, bytes, int, int, bool]]) -> None:
+    """A ZIP written field by field, as an attacker writes one: (name, stored bytes, inflated
+    size, CRC-32, deflated)."""
+    local, central = bytearray(), bytearray()
+    for name, data, size, crc, deflated in entries:
+        raw, method, offset = name.encode(), 8 if deflated else 0, len(local)
+        fields = (0x800, method, 0, 0x21, crc, len(data), size, len(raw), 0)
+        local += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, *fields) + raw + data
+        central += (
+            struct.pack("<IHH", 0x02014B50, 20, 20)
+            + struct.pack("<HHHHIIIHH", *fields)
+            + struct.pack("<HHHII", 0, 0, 0, 0, offset)
+            + raw
+        )
+    count = len(entries)
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, len(central), len(local), 0)
+    path.write_bytes(bytes(local + central + end))
+
+
+def bomb(path: Path, signed_by: Ed25519PrivateKey | None) -> None:
+    """A 1 MB snapshot whose snapshot.json inflates to 1 GiB, as its manifest claims; the
+    manifest is signed by `signed_by` (a key of the attacker's own), or its signature is
+    garbage."""
+    from server.snapshots.bundle import FORMAT, FORMAT_VERSION, fingerprint, raw_public_key
+
+    key = signed_by or Ed25519PrivateKey.generate()
+    public = raw_public_key(key)
+    data, crc = deflated_zeros(GIB)
+    manifest = canonical_json(
+        {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "unit": COUNTY,
+            "created_at": "2026-11-27T08:00:00Z",
+            "server_key": {
+                "algorithm": "ed25519",
+                "public_key": base64.b64encode(public).decode(),
+                "fingerprint_sha256": fingerprint(public),
+            },
+            "counts": {"hosts": 0, "reports": 0},
+            "members": [{"name": "snapshot.json", "sha256": "0" * 64, "size": GIB}],
+        }
+    )
+    signature = (
+        sign(signed_by, SNAPSHOT_DOMAIN, manifest).encode()
+        if signed_by
+        else base64.b64encode(bytes(64))
+    )
+    handmade_zip(
+        path,
+        [
+            ("snapshot.json", data, GIB, crc, True),
+            ("manifest.json", manifest, len(manifest), zlib.crc32(manifest), False),
+            ("manifest.sig", signature, len(signature), zlib.crc32(signature), False),
+        ],
+    )
+
+
+def run_verify_within(memory: int, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`custos-server verify` in a process whose address space is limited to `memory`."""
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    return subprocess.run(
+        [sys.executable, "-m", "server", "verify", *args],
+        capture_output=True,
+        text=True,
+        env=clean_env(tmp_path),
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+        preexec_fn=limit,
+    )
+
+
+def test_a_bomb_behind_a_manifest_whose_signature_fails_is_never_inflated(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.zip"
+    bomb(path, signed_by=None)
+    assert path.stat().st_size < 2 * 1024 * 1024
+
+    completed = run_verify_within(VERIFY_MEMORY_LIMIT, tmp_path, str(path))
+
+    assert completed.returncode == 1, completed.stderr
+    assert "Traceback" not in completed.stderr
+    problem_lines = [line for line in completed.stdout.splitlines() if line.startswith(str(path))]
+    assert problem_lines == [
+        f"{path}: manifest.sig: does not verify with the server key in manifest.json: the "
+        "manifest was changed after signing, or the signature was made with another key "
+        "(nothing else in the file was read)"
+    ]
+
+
+def test_a_bomb_behind_a_self_signed_manifest_is_refused_by_its_compression_ratio(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "bomb.zip"
+    bomb(path, signed_by=Ed25519PrivateKey.generate())
+
+    completed = run_verify_within(VERIFY_MEMORY_LIMIT, tmp_path, str(path))
+
+    assert completed.returncode == 1, completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert f"{path}: snapshot.json: inflates " in completed.stdout
+    assert f"to {GIB} (a ratio over 200): a ZIP bomb, not read" in completed.stdout
+
+
+def test_an_archive_of_forty_thousand_members_is_refused_before_its_directory_is_parsed(
+    snapshot: Path, tmp_path: Path
+) -> None:
+    from server.snapshots.bundle import NotASnapshotError
+
+    path = tmp_path / "crowded.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members_of(snapshot).items():
+            archive.writestr(name, data)
+        for number in range(40_000):
+            archive.writestr(f"x/{number}", b"")
+
+    began = time.monotonic()
+    with pytest.raises(NotASnapshotError, match=r"lists 40008 members in .* at most 64 members"):
+        verify(path)
+    assert time.monotonic() - began < 5  # the quadratic check took 107 s for 40,000
+
+
+def test_a_line_over_the_ceiling_is_reported_without_reading_it_whole(
+    snapshot: Path, tmp_path: Path
+) -> None:
+    from server.snapshots.bundle import MAX_LINE_BYTES
+
+    def stuff(members: dict[str, bytes]) -> dict[str, bytes]:
+        header, rest = members["snapshot.json"].split(b"\n", 1)
+        noise = base64.b64encode(os.urandom(MAX_LINE_BYTES // 4 * 3 + 30))  # no line break
+        padded = header + b"\n" + noise + rest
+        return resign({**members, "snapshot.json": padded}, Ed25519PrivateKey.generate())
+
+    path = tampered(snapshot, stuff)
+    completed = run_verify_within(VERIFY_MEMORY_LIMIT, tmp_path, str(path))
+
+    assert completed.returncode == 1, completed.stderr
+    assert f"{path}: snapshot.json: line 2 is over {MAX_LINE_BYTES} bytes" in completed.stdout
+
+
+# --- verify itself failing ----------------------------------------------------------------
+
+
+def test_a_crash_inside_verify_exits_3_with_one_line_and_no_traceback(
+    snapshot: Path, tmp_path: Path
+) -> None:
+    program = (
+        "import sys\n"
+        "import server.snapshots.verify as verify\n"
+        "def broken(*args):\n"
+        "    raise RuntimeError('simulated bug\\nsecond line')\n"
+        "verify.verify_snapshot = broken\n"
+        "from server.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+
+    completed = subprocess.run(
+        [sys.executable, "-c", program, "verify", str(snapshot)],
+        capture_output=True,
+        text=True,
+        env=clean_env(tmp_path),
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+
+    assert completed.returncode == 3
+    assert completed.stdout == ""
+    assert "Traceback" not in completed.stderr
+    (line,) = completed.stderr.splitlines()
+    assert "RuntimeError: simulated bug second line" in line and "was not judged" in line
+
+
+# --- could not be checked (issue 8) ------------------------------------------------------
+
+
+@dataclass
+class StateFleet:
+    compliant: SimulatedAgent
+    noncompliant: SimulatedAgent
+    unchecked: SimulatedAgent  # a source could not be read; nothing failed
+    unknown: SimulatedAgent  # enrolled, no full report yet
+
+
+@pytest.fixture
+def state_fleet(db: None, client: Client) -> StateFleet:
+    findings = {
+        "compliant": [finding("vrv-installed", installed=True, running=True), finding("usb")],
+        "noncompliant": [finding("vrv-installed", "fail"), finding("usb", "error")],
+        "unchecked": [
+            finding("vrv-installed", installed=True, running=True),
+            finding("usb", "error"),
+        ],
+    }
+    pcs = {}
+    for name, results in findings.items():
+        pcs[name] = enroll(client, COUNTY, f"pc-{name}")
+        post(client, pcs[name].envelope(full_report(pcs[name], results)))
+    return StateFleet(**pcs, unknown=enroll(client, COUNTY, "pc-new"))
+
+
+def test_a_pc_whose_checks_could_not_run_is_unchecked_in_records_summary_and_counts(
+    state_fleet: StateFleet, tmp_path: Path
+) -> None:
+    from server.accounts.units import find_unit
+
+    path = tmp_path / "states.zip"
+    create(find_unit(COUNTY), path)
+    members = members_of(path)
+    outcome = verify(path)
+
+    by_host = {host["host_id"]: host["state"] for host in hosts_in(members)}
+    assert by_host == {
+        state_fleet.compliant.host_id: "compliant",
+        state_fleet.noncompliant.host_id: "noncompliant",
+        state_fleet.unchecked.host_id: "unchecked",
+        state_fleet.unknown.host_id: "unknown",
+    }
+    states = {"compliant": 1, "noncompliant": 1, "unchecked": 1, "unknown": 1}
+    assert json.loads(members["snapshot.json"])["summary"] == {"hosts": 4, "states": states}
+    manifest = json.loads(members["manifest.json"])
+    assert manifest["counts"] == {"hosts": 4, "reports": 3, "states": states}
+    rows = list(csv.DictReader(io.StringIO(members["hosts.csv"].decode().lstrip("\ufeff"))))
+    assert {row["主机标识 / Host ID"]: row["合规状态 / Compliance"] for row in rows}[
+        state_fleet.unchecked.host_id
+    ] == "未能检查 could not be checked"
+    assert "<tr><th>未能检查 could not be checked</th><td>1</td></tr>" in (
+        members["snapshot.html"].decode()
+    )
+    assert problems(outcome) == [] and outcome.states == states
+
+
+def test_a_server_that_calls_an_unchecked_pc_compliant_is_caught(
+    state_fleet: StateFleet, tmp_path: Path
+) -> None:
+    from server.accounts.units import find_unit
+
+    path = tmp_path / "states.zip"
+    create(find_unit(COUNTY), path)
+
+    def whitewash(document: dict[str, Any]) -> None:
+        for host in document["hosts"]:
+            if host["host_id"] == state_fleet.unchecked.host_id:
+                host["state"] = "compliant"
+        document["summary"]["states"].update(compliant=2, unchecked=0)
+
+    def lie(members: dict[str, bytes]) -> dict[str, bytes]:
+        members = regenerated(with_document(members, whitewash))
+        manifest = json.loads(members["manifest.json"])
+        manifest["counts"]["states"].update(compliant=2, unchecked=0)
+        return {**members, "manifest.json": canonical_json(manifest)}
+
+    outcome = verify(tampered(path, server_signed(lie)), server_fingerprint())
+
+    assert problems(outcome) == [
+        (
+            "snapshot.json",
+            f"host {state_fleet.unchecked.host_id}: state 'compliant' is not 'unchecked': "
+            "signed report #1 gives",
+        )
+    ]
+
+
+def test_a_worker_process_checks_the_derived_members_as_verify_itself_does(
+    fleet: Fleet, snapshot: Path
+) -> None:
+    def edit(members: dict[str, bytes]) -> dict[str, bytes]:
+        text = members["findings.csv"].decode("utf-8").replace(",不合格 fail,", ",合格 pass,", 1)
+        page = members["snapshot.html"].decode("utf-8").replace("不合格 fail", "合格 pass", 1)
+        return {**members, "findings.csv": text.encode(), "snapshot.html": page.encode()}
+
+    path = tampered(snapshot, server_signed(edit))
+    here = verify(path, server_fingerprint())
+    from server.snapshots.verify import verify_snapshot
+
+    beside = verify_snapshot(path, server_fingerprint(), parallel=True)
+
+    assert [member for member, _ in problems(here)] == ["findings.csv", "snapshot.html"]
+    assert problems(beside) == problems(here)
+    assert verify_snapshot(snapshot, server_fingerprint(), parallel=True).valid
+    listed = {
+        item["name"]: [item["sha256"], item["size"]]
+        for item in json.loads(members_of(path)["manifest.json"])["members"]
+        if item["name"] not in ("reports.jsonl",)
+    }
+    worker = subprocess.run(  # what verify starts beside itself, answering as it must
+        [sys.executable, "-m", "server.snapshots.derived_check"],
+        input=json.dumps({"path": str(path), "listed": listed}) + "\n",
+        capture_output=True,
+        text=True,
+        env=clean_env(path.parent),
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(worker.stdout) == {
+        "kept": [[problem.member, problem.reason] for problem in here.problems],
+        "more": 0,
+    }
+
+
+def test_a_worker_process_renders_the_same_spreadsheets_and_page_as_create_itself(
+    fleet: Fleet, tmp_path: Path
+) -> None:
+    from django.utils import timezone
+
+    from server.snapshots.create import create_snapshot
+
+    now = timezone.now()
+    here, beside = tmp_path / "here.zip", tmp_path / "beside.zip"
+    create_snapshot(fleet.county, here, "cli:test", now=now, parallel=False)
+    create_snapshot(fleet.county, beside, "cli:test", now=now, parallel=True)
+
+    names = ("snapshot.json", "reports.jsonl", "hosts.csv", "findings.csv", "software.csv")
+    for name in (*names, "snapshot.html"):
+        assert members_of(beside)[name] == members_of(here)[name], name
+    assert verify(beside).valid
+    assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]
+    spool = tmp_path / "rows.part"
+    request = {"rows": {"hosts.csv": str(spool)}, "sheets": {}}
+    (line,) = members_of(here)["snapshot.json"].splitlines()[1:-1]
+    worker = subprocess.run(  # what create starts beside itself, answering as it must
+        [sys.executable, "-m", "server.snapshots.render"],
+        input=json.dumps(request).encode() + b"\n" + line + b"\n",
+        capture_output=True,
+        env=clean_env(tmp_path),
+        timeout=120,
+        check=False,
+    )
+    assert worker.returncode != 0  # every derived member's spool must be named
+    request = {
+        part: {name: str(tmp_path / f"{part}-{name}") for name in (*names[2:], "snapshot.html")}
+        for part in ("rows", "sheets")
+    }
+    worker = subprocess.run(
+        [sys.executable, "-m", "server.snapshots.render"],
+        input=json.dumps(request).encode() + b"\n" + line + b"\n",
+        capture_output=True,
+        env=clean_env(tmp_path),
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(worker.stdout) == {"hosts": 1}
+    csv_rows = members_of(here)["hosts.csv"].split(b"\r\n", 1)[1]
+    assert (tmp_path / "rows-hosts.csv").read_bytes() == csv_rows
+
+
+def test_a_worker_that_dies_leaves_its_part_to_the_process_that_started_it(
+    fleet: Fleet, snapshot: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server.snapshots import workers
+    from server.snapshots.create import create_snapshot
+    from server.snapshots.verify import verify_snapshot
+
+    start = workers.Worker.start
+
+    def broken(module: str, request: dict[str, Any]) -> Any:  # a module that is not there
+        return start("server.snapshots.no_such_worker", request)
+
+    monkeypatch.setattr(workers.Worker, "start", staticmethod(broken))
+    tampered_path = tampered(snapshot, server_signed(lambda m: {**m, "hosts.csv": b"x"}))
+    path = tmp_path / "fallback.zip"
+    create_snapshot(fleet.county, path, "cli:test", parallel=True)
+
+    assert verify_snapshot(path, parallel=True).valid
+    assert problems(verify_snapshot(tampered_path, parallel=True)) == problems(
+        verify_snapshot(tampered_path, parallel=False)
+    )
+    assert has_problem(verify_snapshot(tampered_path, parallel=True), "hosts.csv", "row 1")
