@@ -8,7 +8,8 @@ snapshot that does not verify); 2 a usage or configuration error (bad arguments 
 environment, unknown unit, invalid policy, a file that is not a snapshot at all).
 
 `verify` is dispatched before Django is set up: an auditor runs it on a laptop with nothing
-but the package installed, no settings, no data directory and no database.
+but the package installed, no settings, no data directory and no database. It exits 3 when
+it fails itself (an unexpected error: a bug), so that no script takes that for a verdict.
 """
 
 from __future__ import annotations

@@ -179,22 +179,24 @@ class MemberStream:
 
     def row(self, limit: int) -> bytes | None:
         """The next CSV row: lines up to one that closes every quoted cell (a cell may hold
-        line breaks, quoted; quotes inside a cell are doubled, so they come in pairs)."""
+        line breaks, quoted; quotes inside a cell are doubled, so they come in pairs).
+        `lines` then counts rows."""
+        start = self.lines
         parts: list[bytes] = []
         length = quotes = 0
         while True:
             try:
                 line = self.line(max(limit - length, 0))
             except MemberError:
-                raise MemberError(f"row {self.lines + 1} is over {limit} bytes") from None
+                raise MemberError(f"row {start + 1} is over {limit} bytes") from None
             if line is None:
+                self.lines = start + (1 if parts else 0)
                 return b"".join(parts) if parts else None
-            self.lines -= 1  # counted once, as a row, below
             parts.append(line)
             length += len(line)
             quotes += line.count(b'"')
             if quotes % 2 == 0:
-                self.lines += 1
+                self.lines = start + 1
                 return b"".join(parts)
 
     def _take(self, end: int, limit: int) -> bytes:

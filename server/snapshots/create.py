@@ -1,8 +1,10 @@
 """`custos-server snapshot create`: export a unit subtree into one signed snapshot file.
 
 1. Read the subtree's hosts a batch at a time (`contents`). Per host: write its envelopes
-   to reports.jsonl (the one archive member open while reading), serialise its record, and
-   write that line and the rows derived from it (`derived`) to spool files beside the target.
+   to reports.jsonl (the one archive member open while reading), serialise its record into
+   snapshot.json's spool, and hand that line to `render`, which appends the rows derived
+   from it (`derived`) to spool files beside the target — in a worker process for a large
+   subtree, so that rendering runs beside the database reads.
 2. Copy the spools into their members: snapshot.json, the CSVs and the page, each with its
    head, middle (the totals) and tail; members are hashed as they are written.
 3. Write the manifest (every member's SHA-256 and size, the server's public key, the counts,
@@ -10,8 +12,9 @@
 4. Record "snapshot.create" in the audit log with the unit and the file's SHA-256, so that a
    snapshot handed to an auditor can later be matched with the export that made it.
 
-Memory holds one batch of hosts; the rest lives in the archive and the spools (unnamed
-temporary files, removed when closed), so the size of the subtree costs disk, not memory.
+Memory holds one batch of hosts; the rest lives in the archive and the spools (temporary
+files beside the target, removed at the end), so the size of the subtree costs disk, not
+memory.
 On PostgreSQL the reads run in one REPEATABLE READ transaction: every batch sees the
 database as it was when the export began.
 """

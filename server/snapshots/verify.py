@@ -304,16 +304,20 @@ class _Checker:
             parallel = workers.worth_it(self.listed.get(SNAPSHOT, ("", 0))[1])
         request = {"path": str(self.archive.path), "listed": derived}
         worker = workers.Worker.start(derived_check.__name__, request) if parallel else None
-        snapshot = self._open(SNAPSHOT)
-        if snapshot is not None:
-            _Contents(self, snapshot, manifest).run()
-        self._hashes((SNAPSHOT, REPORTS))
         found = None
-        if worker is not None:
-            try:
-                found = Problems.from_json(worker.answer())
-            except ValueError:
-                found = None  # the worker failed: do its part here
+        try:
+            snapshot = self._open(SNAPSHOT)
+            if snapshot is not None:
+                _Contents(self, snapshot, manifest).run()
+            self._hashes((SNAPSHOT, REPORTS))
+            if worker is not None:
+                try:
+                    found = Problems.from_json(worker.answer())
+                except ValueError:
+                    found = None  # the worker failed: do its part here
+        finally:
+            if worker is not None:
+                worker.stop()
         if found is None:
             found = derived_check.check(self.archive, derived)
         self.found.extend(found)

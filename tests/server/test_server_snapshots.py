@@ -31,6 +31,8 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from agent.protocol.canonical import canonical_json
 from agent.protocol.documents import SNAPSHOT_DOMAIN, sign
@@ -1246,3 +1248,95 @@ def test_a_worker_that_dies_leaves_its_part_to_the_process_that_started_it(
         verify_snapshot(tampered_path, parallel=False)
     )
     assert has_problem(verify_snapshot(tampered_path, parallel=True), "hosts.csv", "row 1")
+
+
+# --- reading payloads: the fast path is the slow path's result -------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(alphabet=st.sampled_from(["a", "\\", "u", "0", "é", "\x00", "\ud800", "\U0001f600"])),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def read_payload(data: bytes) -> Any:
+    """A payload as ingest reads and stores it (strict JSON, then clean_json); or the error."""
+    from agent.protocol.envelope import load_json_object
+    from agent.protocol.errors import ProtocolError
+    from server.lib.storable import clean_json
+
+    try:
+        return clean_json(load_json_object(data, "the payload"), "bad_payload")
+    except ProtocolError:
+        return ProtocolError
+
+
+def snapshot_read_payload(data: bytes) -> Any:
+    from agent.protocol.envelope import Envelope
+    from agent.protocol.errors import ProtocolError
+    from server.snapshots.signed import payload_of
+
+    envelope = Envelope("h_" + "0" * 32, 1, "2026-11-27T08:00:00Z", "identity", data, bytes(64))
+    try:
+        return payload_of(envelope)
+    except ProtocolError:
+        return ProtocolError
+
+
+@given(value=st.dictionaries(st.text(max_size=3), JSON_VALUES, max_size=4), ascii=st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_a_payload_read_without_the_cleaning_walk_is_what_the_walk_gives(
+    value: dict[str, Any], ascii: bool
+) -> None:
+    text = json.dumps(value, ensure_ascii=ascii)
+    data = text.encode("utf-8", "surrogatepass")
+
+    assert repr(snapshot_read_payload(data)) == repr(read_payload(data))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"a":1e400}',
+        b'{"a":-1e400}',
+        b'{"a":' + b"9" * 400 + b".0}",
+        b'{"a":NaN}',
+        b'{"a":[Infinity]}',
+        b'{"a":"x\\u0000y"}',
+        b'{"a\\u0000":"y"}',
+        b'{"a":"\\ud800"}',
+        b'{"a":"C:\\\\users\\\\u0000"}',
+        b'{"a":1,"a":2}',
+    ],
+)
+def test_payloads_that_need_cleaning_or_refusal_are_read_as_ingest_reads_them(data: bytes) -> None:
+    assert repr(snapshot_read_payload(data)) == repr(read_payload(data))
+
+
+@given(data=st.data())
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_any_change_to_any_member_is_reported_and_never_crashes_verify(
+    snapshot: Path, data: st.DataObject
+) -> None:
+    """A forger with a key of their own changes bytes anywhere and signs the result."""
+    members = members_of(snapshot)
+    name = data.draw(st.sampled_from(sorted(set(members) - {"manifest.json", "manifest.sig"})))
+    content = bytearray(members[name])
+    at = data.draw(st.integers(0, len(content) - 1))
+    content[at] = data.draw(st.integers(0, 255).filter(lambda byte: byte != content[at]))
+    path = snapshot.with_name(f"forged-{name}.zip")
+    write_members(path, resign({**members, name: bytes(content)}, Ed25519PrivateKey.generate()))
+
+    outcome = verify(path)  # an outcome, not an exception
+
+    assert all(member in members for member, _ in problems(outcome))
+    if name != "snapshot.json":  # (where the server's own statements may change unseen)
+        assert not outcome.valid
