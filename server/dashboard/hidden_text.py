@@ -8,66 +8,20 @@ look the same, a line separator breaks a line. `reveal` replaces each with a vis
 "<U+202E>" (in a `hidden-char` span, styled apart from the text around it), so a page shows
 what the agent sent in the order it sent it.
 
-Which characters: every format control (Unicode category Cf: the bidi controls U+202A–202E,
-U+2066–2069, U+200E/200F, U+061C, the zero-width U+200B–200D, U+2060, U+FEFF, tags, ...), the
-line and paragraph separators (Zl, Zp), the C0 and C1 controls except tab, line feed and
-carriage return, and the fillers that render as nothing (U+034F, U+115F, U+1160, U+3164,
-U+FFA0). The list is spelt out rather than computed from `unicodedata` at start-up; a test
-compares it with Python's Unicode database.
-
-Right-to-left *letters* (Arabic, Hebrew) are text, and stay as they are.
+Which characters, and the "<U+XXXX>" they are shown as, is `server.lib.hidden_characters`
+(free of Django, shared with the snapshot's printable page); this is the dashboard's side.
 """
 
 from __future__ import annotations
 
-import functools
-import re
-
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeData, mark_safe
 
-_RANGES = (
-    (0x0000, 0x0008),
-    (0x000B, 0x000C),
-    (0x000E, 0x001F),
-    (0x007F, 0x009F),
-    (0x00AD, 0x00AD),
-    (0x034F, 0x034F),
-    (0x0600, 0x0605),
-    (0x061C, 0x061C),
-    (0x06DD, 0x06DD),
-    (0x070F, 0x070F),
-    (0x0890, 0x0891),
-    (0x08E2, 0x08E2),
-    (0x115F, 0x1160),
-    (0x180E, 0x180E),
-    (0x200B, 0x200F),
-    (0x2028, 0x202E),
-    (0x2060, 0x2064),
-    (0x2066, 0x206F),
-    (0x3164, 0x3164),
-    (0xFEFF, 0xFEFF),
-    (0xFFA0, 0xFFA0),
-    (0xFFF9, 0xFFFB),
-    (0x110BD, 0x110BD),
-    (0x110CD, 0x110CD),
-    (0x13430, 0x1343F),
-    (0x1BCA0, 0x1BCA3),
-    (0x1D173, 0x1D17A),
-    (0xE0001, 0xE0001),
-    (0xE0020, 0xE007F),
-)
-_HIDDEN = re.compile("[" + "".join(f"\\U{start:08x}-\\U{end:08x}" for start, end in _RANGES) + "]")
+from server.lib.hidden_characters import HIDDEN as _HIDDEN
+from server.lib.hidden_characters import code_point, hidden_characters
+
+__all__ = ["CSS_CLASS", "code_point", "hidden_characters", "reveal"]
 CSS_CLASS = "hidden-char"
-
-
-@functools.cache
-def hidden_characters() -> frozenset[str]:
-    return frozenset(chr(point) for start, end in _RANGES for point in range(start, end + 1))
-
-
-def code_point(character: str) -> str:
-    return f"<U+{ord(character):04X}>"
 
 
 def reveal(value: object, as_html: bool = True) -> str:

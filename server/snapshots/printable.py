@@ -12,9 +12,9 @@ snapshot.json on a laptop without Django. Every line of the page is one table ro
 fixed piece of markup), because `escape` turns line breaks in a value into character
 references; so a difference between the page and snapshot.json is reported by line.
 
-Every value is escaped: `& < > " '`, line breaks, and the Unicode controls that reorder
-text (a right-to-left override in a hostname would otherwise print "fdp.exe" for "exe.pdf"),
-which are shown as `[U+202E]`.
+Every value is escaped: `& < > " '` and line breaks; the characters that hide or reorder
+text (a right-to-left override in a hostname would otherwise print "fdp.exe" for "exe.pdf")
+are shown as "<U+202E>", as on the dashboard (`server.lib.hidden_characters`).
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from server.lib.hidden_characters import HIDDEN, HIDDEN_CLASS, code_point
 from server.snapshots import words
 from server.snapshots.document import STATES, Header, Tally
 from server.snapshots.fields import at, by_rule, count, objects, rule_of, text
 
 Host = dict[str, Any]
 
-_BIDI_CONTROLS = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
 _ESCAPES: dict[int, str] = {
     ord("&"): "&amp;",
     ord("<"): "&lt;",
@@ -37,19 +37,21 @@ _ESCAPES: dict[int, str] = {
     ord("'"): "&#x27;",
     ord("\n"): "&#10;",
     ord("\r"): "&#13;",
-    **{code: f"[U+{code:04X}]" for code in _BIDI_CONTROLS},
 }
+_NEEDS_ESCAPING = re.compile("[" + re.escape("".join(map(chr, _ESCAPES))) + HIDDEN_CLASS + "]")
 
 
-_NEEDS_ESCAPING = re.compile("[" + re.escape("".join(map(chr, _ESCAPES))) + "]")
+def _shown_code_point(match: re.Match[str]) -> str:
+    return f'<span class="hidden-char">{code_point(match.group()).translate(_ESCAPES)}</span>'
 
 
 def escape(value: Any) -> str:
     """Text for HTML content or a quoted attribute: nothing in it can open markup, break
-    the line, or reorder what is printed around it."""
+    the line, or hide or reorder what is printed around it."""
     shown: str = value if type(value) is str else text(value)
-    # Most values need nothing; translate's per-character lookup is the slow path.
-    return shown.translate(_ESCAPES) if _NEEDS_ESCAPING.search(shown) else shown
+    if not _NEEDS_ESCAPING.search(shown):  # most values; translate is the slow path
+        return shown
+    return HIDDEN.sub(_shown_code_point, shown.translate(_ESCAPES))
 
 
 def _line(markup: str) -> bytes:
@@ -79,6 +81,8 @@ th { background: #eee; }
 .sign td { height: 24pt; width: 35%; }
 .sign th { width: 15%; }
 .small { font-size: 8pt; }
+.hidden-char { unicode-bidi: isolate; font-family: monospace; font-size: 7pt;
+  border: 1px solid #555; }
 </style>
 """
 

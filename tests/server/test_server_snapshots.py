@@ -458,6 +458,28 @@ def test_hostile_names_are_neutralised_in_csv_and_escaped_in_html(
     assert verify(path).valid
 
 
+def test_characters_that_hide_or_reorder_text_are_shown_on_the_page(
+    db: None, client: Client, tmp_path: Path
+) -> None:
+    from server.accounts.units import find_unit
+
+    pc = enroll(client, COUNTY, "pc-1")
+    hostname = "pc\u202eexe.fdp\u200b\u0007"  # reads "pcpdf.exe" where the override acts
+    payload = full_report(pc, office_findings(), hostname=hostname)
+    post(client, pc.envelope(payload))
+    path = tmp_path / "hidden.zip"
+    create(find_unit(COUNTY), path)
+    page = members_of(path)["snapshot.html"].decode("utf-8")
+
+    assert "\u202e" not in page and "\u200b" not in page and "\u0007" not in page
+    shown = '<span class="hidden-char">&lt;U+{}&gt;</span>'
+    assert (
+        "pc" + shown.format("202E") + "exe.fdp" + shown.format("200B") + shown.format("0007")
+        in page
+    )
+    assert verify(path).valid
+
+
 # --- what verify detects -------------------------------------------------------------------
 
 
