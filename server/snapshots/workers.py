@@ -12,6 +12,7 @@ work itself: a worker changes how fast a snapshot is made or checked, never what
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -81,9 +82,13 @@ class Worker:
             return None
 
     def stop(self) -> None:
+        """End the worker (killed if it still runs) and close its pipes. Closing may try to
+        flush what the worker no longer reads: that is not an error here, and must not hide
+        the one that made the caller stop it."""
         if self._process.poll() is None:
             self._process.kill()
         self._process.wait()
         for stream in (self._process.stdin, self._process.stdout):
             if stream is not None:
-                stream.close()
+                with contextlib.suppress(OSError):
+                    stream.close()

@@ -1362,3 +1362,22 @@ def test_any_change_to_any_member_is_reported_and_never_crashes_verify(
     assert all(member in members for member, _ in problems(outcome))
     if name != "snapshot.json":  # (where the server's own statements may change unseen)
         assert not outcome.valid
+
+
+def test_an_export_that_fails_beside_its_worker_says_why_and_leaves_nothing(
+    db: None, client: Client, tmp_path: Path
+) -> None:
+    from server.accounts.units import find_unit
+    from server.errors import AdminError
+    from server.fleet.models import Report
+    from server.snapshots.create import create_snapshot
+
+    pcs = [enroll(client, COUNTY, f"pc-{n}") for n in range(2)]
+    for pc in pcs:
+        post(client, pc.envelope(full_report(pc, office_findings())))
+    last = max(pc.host_id for pc in pcs)  # exported after the other: its line is in the pipe
+    Report.objects.filter(host__host_id=last).update(envelope=b"\xff not UTF-8")
+
+    with pytest.raises(AdminError, match=f"host {last}: stored report #1 is not UTF-8"):
+        create_snapshot(find_unit(COUNTY), tmp_path / "x.zip", "cli:test", parallel=True)
+    assert list(tmp_path.iterdir()) == []
