@@ -163,8 +163,8 @@ def _result_cells(result: Row, notice: Row) -> list[str]:
     message = message if isinstance(message, dict) else _EMPTY
     return [
         cell(result.get("rule")),
-        cell(result.get("category")),
-        cell(result.get("severity")),
+        cell(words.word(words.CATEGORY, result.get("category"))),
+        cell(words.word(words.SEVERITY, result.get("severity"))),
         cell(words.word(words.RESULT, result.get("status"))),
         cell(title.get("zh")),
         cell(title.get("en")),

@@ -200,7 +200,8 @@ def _result_row(result: dict[str, Any], notice: dict[str, Any] | None) -> str:
     return (
         ('<tr class="fail"><td>' if status == "fail" else "<tr><td>")
         + f"{escape(title.get('zh'))}<br>{escape(title.get('en'))}</td>"
-        + f"<td>{escape(result.get('category'))} / {escape(result.get('severity'))}</td>"
+        + f"<td>{escape(words.word(words.CATEGORY, result.get('category')))} / "
+        + f"{escape(words.word(words.SEVERITY, result.get('severity')))}</td>"
         + f"<td>{escape(words.word(words.RESULT, status))}</td>"
         + f"<td>{escape(message.get('zh'))}<br>{escape(message.get('en'))}</td>"
         + f"<td>{_notice(notice)}</td></tr>"

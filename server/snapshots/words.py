@@ -1,24 +1,32 @@
-"""The words the spreadsheets and the printable page use for coded values, Chinese first.
+"""The words the spreadsheets and the printable page use for coded values: Chinese, then
+English, in one cell.
 
 Bilingual rather than translated: a snapshot is read offline, months later, by people who
-may not read the language the exporting admin chose.
+may not read the language the exporting admin chose. What agents report is named with the
+glossary the check sheet and the dashboard use (`agent.glossary`), so the three never name
+one thing two ways; the states only the server knows (a host's compliance state, a notice's
+status) are named here, in the dashboard's words.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-RESULT = {
-    "pass": "合格 pass",
-    "fail": "不合格 fail",
-    "error": "未能检查 could not be checked",
-    "not_applicable": "不适用 n/a",
-}
+from agent import glossary
+
+
+def _both(table: glossary.Table) -> dict[str, str]:
+    return {code: f"{zh} {en}" for code, (zh, en) in table.items()}
+
+
+RESULT = _both(glossary.STATUSES)
+CATEGORY = _both(glossary.CATEGORIES)
+SEVERITY = _both(glossary.SEVERITIES)
 STATE = {
     "compliant": "合规 compliant",
     "noncompliant": "不合规 non-compliant",
     "unchecked": "未能检查 could not be checked",
-    "unknown": "未知 unknown (no full report)",
+    "unknown": "尚未上报 not yet reported",
 }
 NOTICE = {"open": "待整改 open", "rechecked": "已复查 re-checked", "closed": "已销号 closed"}
 
