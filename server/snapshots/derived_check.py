@@ -191,8 +191,13 @@ class _Compare:
 
 
 def _cells(row: bytes) -> list[str]:
+    """A row's cells, to name the column that differs; a row that is not CSV (a NUL, a bare
+    line break) is one cell."""
     text = row.decode("utf-8", "replace").lstrip("\ufeff")
-    return next(csv.reader(io.StringIO(text)), [])
+    try:
+        return next(csv.reader(io.StringIO(text, newline="")), [])
+    except csv.Error:
+        return [text]
 
 
 def _shown(data: bytes, at: int) -> str:

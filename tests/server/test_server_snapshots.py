@@ -1341,6 +1341,21 @@ def test_payloads_that_need_cleaning_or_refusal_are_read_as_ingest_reads_them(da
     assert repr(snapshot_read_payload(data)) == repr(read_payload(data))
 
 
+@pytest.mark.parametrize("byte", [0, ord("\r"), ord("\n"), ord('"')])
+def test_a_spreadsheet_row_that_is_no_longer_csv_is_reported(
+    fleet: Fleet, snapshot: Path, byte: int
+) -> None:
+    def break_row(members: dict[str, bytes]) -> dict[str, bytes]:
+        data = bytearray(members["hosts.csv"])
+        data[data.index("张三".encode())] = byte
+        return {**members, "hosts.csv": bytes(data)}
+
+    outcome = verify(tampered(snapshot, server_signed(break_row)))
+
+    assert [member for member, _ in problems(outcome)] == ["hosts.csv"]
+    assert problems(outcome)[0][1].startswith("row 2")
+
+
 @given(data=st.data())
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
