@@ -163,3 +163,34 @@ def test_the_socket_precheck_reads_ipv4_mapped_ipv6_and_udp(tmp_path: Path) -> N
     # A connected UDP socket to a public DNS server (114.114.114.114:53).
     (tmp_path / "udp").write_text(header + "   0: 11030C0A:D431 72727272:0035 01 0\n")
     assert any_external_socket(tmp_path) is True
+
+
+# /proc/net/ipv6_route as a Debian 12 kernel writes it (copied from a real machine): the main
+# table's prefix, link-local and default routes, then the local table's entries for the
+# machine's own addresses (flags 80200001: RTF_LOCAL | RTF_NONEXTHOP | RTF_UP), the multicast
+# route and the unreachable default on lo.
+_IPV6_ROUTE = """\
+fd000000000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth0
+fe800000000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000002 00000000 00000001     eth0
+00000000000000000000000000000000 00 00000000000000000000000000000000 00 fd000000000000000000000000000001 00000400 00000003 00000000 00000003     eth0
+00000000000000000000000000000001 80 00000000000000000000000000000000 00 00000000000000000000000000000000 00000000 00000003 00000000 80200001       lo
+fd000000000000000000000000000002 80 00000000000000000000000000000000 00 00000000000000000000000000000000 00000000 00000003 00000000 80200001     eth0
+fe8000000000000000fc00fffe000001 80 00000000000000000000000000000000 00 00000000000000000000000000000000 00000000 00000002 00000000 80200001     eth0
+ff000000000000000000000000000000 08 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000003 00000000 00000001     eth0
+00000000000000000000000000000000 00 00000000000000000000000000000000 00 00000000000000000000000000000000 ffffffff 00000001 00000000 00200200       lo
+"""
+
+
+def test_ipv6_routes_leave_out_the_entries_for_the_machines_own_addresses(tmp_path: Path) -> None:
+    """The own-address entries appear once duplicate address detection ends: were they routes,
+    an unchanged machine would send a full report instead of a heartbeat."""
+    from agent.platforms.linux.netinfo import read_routes
+
+    (tmp_path / "ipv6_route").write_text(_IPV6_ROUTE, encoding="ascii")
+    routes = [(r.destination, r.gateway, r.interface, r.metric) for r in read_routes(tmp_path)]
+    assert routes == [
+        ("fd00::/64", "", "eth0", 256),
+        ("fe80::/64", "", "eth0", 256),
+        ("::/0", "fd00::1", "eth0", 1024),
+        ("ff00::/8", "", "eth0", 256),
+    ]

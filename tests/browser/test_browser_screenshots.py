@@ -136,7 +136,7 @@ def _tokens(person: Visitor, world: World) -> None:
 def _audit(person: Visitor, world: World) -> None:
     """The county admin's entries: the tests' own sign-ins would fill the unfiltered page."""
     person.goto(f"/audit/?actor={world.county_admin}")
-    assert "rectification.issue" in person.text()
+    assert person.t("issued a rectification notice") in person.text("tbody")
 
 
 def _assets(person: Visitor, world: World) -> None:

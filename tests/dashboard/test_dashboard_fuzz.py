@@ -173,6 +173,24 @@ ROUTES: dict[str, Route] = {
     "alerts:language /alerts/language/": Route(
         lambda s, v: "/alerts/language/", (), ("language", "unit")
     ),
+    "sightings:devices /network-devices/": Route(
+        lambda s, v: "/network-devices/", ("unit", "show", "sort", "q", "page")
+    ),
+    "sightings:known /network-devices/<int:pk>/known/": Route(
+        lambda s, v: f"/network-devices/{v if v is not None else s.device_pk}/known/",
+        (),
+        ("kind", "note", "next"),
+        "int",
+    ),
+    "sightings:unknown /network-devices/<int:pk>/unknown/": Route(
+        lambda s, v: f"/network-devices/{v if v is not None else s.device_pk}/unknown/",
+        (),
+        ("next",),
+        "int",
+    ),
+    "sightings:import /network-devices/import/": Route(
+        lambda s, v: "/network-devices/import/", (), ("unit", "import_format", "source", "file")
+    ),
 }
 # Outside the four apps, but pages of the dashboard all the same.
 OTHER_ROUTES: dict[str, Route] = {
@@ -205,6 +223,10 @@ def _real_values(scene: Scene) -> list[str]:
         "-hostname",
         "last_seen",
         "2030-01-01",
+        "unregistered",
+        "printer",
+        "dnsmasq",
+        "/network-devices/",
     ]
 
 

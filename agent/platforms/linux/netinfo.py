@@ -2,8 +2,11 @@
 
 Read from the kernel's own files rather than `ip -j`: no process to start, and the answer is
 the one of the network namespace the agent runs in (which is what tests rely on).
-Routes come from the main table only (/proc/net/route, /proc/net/ipv6_route); policy-routing
-tables are not inspected.
+Routes are the ways out of the machine: IPv4 from /proc/net/route (the main table), IPv6 from
+/proc/net/ipv6_route without the kernel's entries for the machine's own addresses (RTF_LOCAL,
+RTF_ANYCAST). Those entries are not ways out, and they come and go on their own (a link-local
+address appears once duplicate address detection ends, privacy addresses rotate), which would
+turn an unchanged machine's heartbeat into a full report. Policy-routing tables are not inspected.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ _VPN_DEVTYPES = frozenset({"wireguard", "openvpn"})
 _VIRTUAL_DEVTYPES = frozenset({"bridge", "bond", "vlan", "veth", "macvlan", "vxlan", "team"})
 _RTF_GATEWAY = 0x2
 _RTF_REJECT = 0x200
+_RTF_ANYCAST = 0x00100000  # include/uapi/linux/ipv6_route.h
+_RTF_LOCAL = 0x80000000
 
 
 def _read(path: Path) -> str:
@@ -123,7 +128,7 @@ def read_routes(proc_net: Path) -> tuple[Route, ...]:
         if len(fields) < 10:
             continue
         dest, dest_len, _src, _src_len, next_hop, metric, _ref, _use, flags, iface = fields[:10]
-        if int(flags, 16) & _RTF_REJECT or iface == "lo":
+        if int(flags, 16) & (_RTF_REJECT | _RTF_LOCAL | _RTF_ANYCAST) or iface == "lo":
             continue
         routes.append(
             Route(
