@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -231,6 +232,11 @@ def test_a_namespace_and_its_processes_are_gone_after_a_failure_inside() -> None
     require_netns()
     with pytest.raises(RuntimeError, match="boom"), Namespace("doomed") as doomed:
         sleeper = doomed.popen(["sleep", "600"])
+        # `ip netns exec` enters the namespace after it has started: on a loaded machine
+        # that can be a moment after popen returns.
+        deadline = time.monotonic() + 30
+        while not doomed.pids() and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert doomed.pids()
         raise RuntimeError("boom")
     assert doomed.name not in list_namespaces()
