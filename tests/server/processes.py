@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,3 +43,17 @@ def run_server(
         timeout=timeout,
         check=False,
     )
+
+
+@contextlib.contextmanager
+def server_database(data_dir: Path) -> Iterator[sqlite3.Connection]:
+    """The SQLite database of a server process, read or changed behind its back; committed
+    and closed on leaving. (`with sqlite3.connect(...)` only commits: the connection stays
+    open until garbage collection, which Python 3.13 reports as a ResourceWarning, an error
+    in this suite.)"""
+    connection = sqlite3.connect(data_dir / "custos.sqlite3")
+    try:
+        with connection:
+            yield connection
+    finally:
+        connection.close()

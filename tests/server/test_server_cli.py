@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from django.contrib.auth.hashers import check_password
 
 from tests.server.conftest import POLICIES
-from tests.server.processes import run_server
+from tests.server.processes import run_server, server_database
 
 pytestmark = pytest.mark.server
 
@@ -30,12 +29,8 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield data
 
 
-def database(data: Path) -> sqlite3.Connection:
-    return sqlite3.connect(data / "custos.sqlite3")
-
-
 def audit_actions(data: Path) -> list[str]:
-    with database(data) as db:
+    with server_database(data) as db:
         return [row[0] for row in db.execute("SELECT action FROM accounts_auditentry ORDER BY id")]
 
 
@@ -45,7 +40,7 @@ def test_unit_add_creates_the_chain_once(data_dir: Path) -> None:
 
     assert created.returncode == 0 and "created" in created.stdout
     assert again.returncode == 0 and "exists already" in again.stdout
-    with database(data_dir) as db:
+    with server_database(data_dir) as db:
         paths = {row[0] for row in db.execute("SELECT path FROM accounts_unit")}
     assert {"河北省", "河北省/保定市", "河北省/保定市/莲池区"} <= paths
     assert audit_actions(data_dir).count("unit.add") == len(paths)
@@ -71,7 +66,7 @@ def test_user_add_reads_the_password_from_stdin(data_dir: Path) -> None:
     )
 
     assert completed.returncode == 0, completed.stderr
-    with database(data_dir) as db:
+    with server_database(data_dir) as db:
         password, superuser = db.execute(
             "SELECT password, is_superuser FROM auth_user WHERE username = 'wang.li'"
         ).fetchone()
@@ -123,7 +118,7 @@ def test_a_superuser_needs_no_unit(data_dir: Path) -> None:
 
 
 def stored_password_hash(data: Path, name: str) -> str:
-    with database(data) as db:
+    with server_database(data) as db:
         return str(
             db.execute("SELECT password FROM auth_user WHERE username = ?", (name,)).fetchone()[0]
         )
@@ -151,7 +146,7 @@ def test_user_password_reads_the_new_password_from_stdin_and_is_audited(data_dir
     assert check_password("second passphrase 2", stored)
     assert not check_password("first passphrase 1", stored)
     assert audit_actions(data_dir) == [*entries_before, "user.password"]
-    with database(data_dir) as db:
+    with server_database(data_dir) as db:
         details = db.execute(
             "SELECT target, details FROM accounts_auditentry ORDER BY id DESC"
         ).fetchone()
@@ -222,7 +217,7 @@ def test_token_create_prints_the_token_alone_and_stores_its_hash(data_dir: Path)
     assert completed.stdout == token + "\n"
     # "cet_" first: a token must never look like a command-line option ("-…").
     assert re.fullmatch(r"cet_[A-Za-z0-9_-]{43}", token)
-    with database(data_dir) as db:
+    with server_database(data_dir) as db:
         row = db.execute(
             "SELECT id, uses_left, token_sha256 FROM fleet_enrollmenttoken ORDER BY id DESC"
         ).fetchone()
@@ -234,7 +229,7 @@ def test_token_create_prints_the_token_alone_and_stores_its_hash(data_dir: Path)
 
 def test_a_token_has_one_use_for_seven_days_by_default(data_dir: Path) -> None:
     assert run_server(data_dir, "token", "create", "--unit", UNIT).returncode == 0
-    with database(data_dir) as db:
+    with server_database(data_dir) as db:
         uses, created, expires = db.execute(
             "SELECT uses_left, created_at, expires_at FROM fleet_enrollmenttoken ORDER BY id DESC"
         ).fetchone()
@@ -245,14 +240,14 @@ def test_a_token_has_one_use_for_seven_days_by_default(data_dir: Path) -> None:
 
 def test_token_revoke_revokes_by_id(data_dir: Path) -> None:
     run_server(data_dir, "token", "create", "--unit", UNIT)
-    with database(data_dir) as db:
+    with server_database(data_dir) as db:
         token_id = db.execute("SELECT max(id) FROM fleet_enrollmenttoken").fetchone()[0]
 
     completed = run_server(data_dir, "token", "revoke", str(token_id))
     unknown = run_server(data_dir, "token", "revoke", "999999")
 
     assert completed.returncode == 0, completed.stderr
-    with database(data_dir) as db:
+    with server_database(data_dir) as db:
         revoked = db.execute(
             "SELECT revoked_at FROM fleet_enrollmenttoken WHERE id = ?", [token_id]
         ).fetchone()[0]
@@ -266,7 +261,7 @@ def test_policy_add_validates_stores_and_assigns(data_dir: Path) -> None:
     completed = run_server(data_dir, "policy", "add", str(policy), "--unit", "河北省")
 
     assert completed.returncode == 0, completed.stderr
-    with database(data_dir) as db:
+    with server_database(data_dir) as db:
         stored = db.execute(
             "SELECT policy_id, version, sha256, yaml_text FROM fleet_policy"
         ).fetchone()
@@ -327,7 +322,7 @@ def test_audit_verify_finds_a_row_changed_behind_the_servers_back(tmp_path: Path
     run_server(data, "migrate")
     run_server(data, "unit", "add", "山西省/太原市")
     intact = run_server(data, "audit", "verify")
-    with database(data) as db:
+    with server_database(data) as db:
         db.execute("UPDATE accounts_auditentry SET target = '山西省/大同市' WHERE id = 2")
 
     broken = run_server(data, "audit", "verify")
@@ -372,7 +367,7 @@ def test_policy_add_refuses_a_policy_over_the_size_agents_accept(
     assert "huge.yaml: <document>: the file is" in completed.stderr
     assert "a policy is at most 512 KiB" in completed.stderr
     digest = hashlib.sha256(huge.read_bytes()).hexdigest()
-    with database(data_dir) as db:
+    with server_database(data_dir) as db:
         stored = db.execute("SELECT count(*) FROM fleet_policy WHERE sha256 = ?", [digest])
         assert stored.fetchone()[0] == 0
 

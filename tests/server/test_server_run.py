@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import socket
-import sqlite3
 import stat
 import subprocess
 import time
@@ -19,7 +18,7 @@ import pytest
 
 from agent.protocol.documents import verified_commands
 from tests.server.agents import SimulatedAgent, utc_now
-from tests.server.processes import ROOT, run_server, server_argv, server_env
+from tests.server.processes import ROOT, run_server, server_argv, server_database, server_env
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -140,7 +139,7 @@ def test_a_running_server_marks_hosts_silent_in_the_background(server: RunningSe
     simulated = SimulatedAgent()
     simulated.enrolled(enroll(server, simulated, server.token()).json())
     stop(server)
-    with sqlite3.connect(server.data / "custos.sqlite3") as db:
+    with server_database(server.data) as db:
         db.execute("UPDATE fleet_host SET last_seen = '2026-01-01 00:00:00'")
 
     restarted = start_server(server.data)  # the sweeper runs once at start, then every 60 s
@@ -148,7 +147,7 @@ def test_a_running_server_marks_hosts_silent_in_the_background(server: RunningSe
         deadline = time.monotonic() + 20
         status = ""
         while status != "silent" and time.monotonic() < deadline:
-            with sqlite3.connect(server.data / "custos.sqlite3") as db:
+            with server_database(server.data) as db:
                 status = db.execute("SELECT status FROM fleet_host").fetchone()[0]
             time.sleep(0.2)
     finally:
