@@ -132,3 +132,49 @@ def test_an_extra_the_venv_lacks_is_installed_alongside_the_ones_it_has(tmp_path
     checkout = checkout_with_a_venv(tmp_path, f"{pyproject_hash()} server\n")
     completed = run_venv_script(checkout, "dev")
     assert "scripts/venv: installing Custos with [dev,server] into .venv" in completed.stderr
+
+
+def checkout_recording_pytest_runs(tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of scripts/test whose install step does nothing and whose venv `python` only
+    records the arguments of each pytest run (one line each)."""
+    checkout = tmp_path / "checkout"
+    (checkout / "scripts").mkdir(parents=True)
+    shutil.copy2(ROOT / "scripts" / "test", checkout / "scripts" / "test")
+    install = checkout / "scripts" / "install"
+    install.write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
+    install.chmod(0o755)
+    runs = tmp_path / "runs"
+    python = checkout / ".venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text(f'#!/bin/sh\necho "$*" >> {runs}\n', encoding="utf-8")
+    python.chmod(0o755)
+    return checkout, runs
+
+
+def run_test_script(checkout: Path, *args: str) -> list[str]:
+    subprocess.run(
+        [str(checkout / "scripts" / "test"), *args],
+        env={**os.environ, "CUSTOS_TEST_POSTGRES_URL": "postgresql://custos@127.0.0.1/none"},
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    return (checkout.parent / "runs").read_text(encoding="utf-8").splitlines()
+
+
+def test_the_test_command_passes_its_arguments_to_both_runs(tmp_path: Path) -> None:
+    checkout, _ = checkout_recording_pytest_runs(tmp_path)
+    assert run_test_script(checkout, "-k", "enroll", "tests/server") == [
+        "-m pytest -k enroll tests/server",
+        "-m pytest -m server -k enroll tests/server",
+    ]
+
+
+def test_a_marker_expression_narrows_the_postgresql_run_instead_of_replacing_it(
+    tmp_path: Path,
+) -> None:
+    checkout, _ = checkout_recording_pytest_runs(tmp_path)
+    assert run_test_script(checkout, "-m", "not browser", "-x") == [
+        "-m pytest -m not browser -x",
+        "-m pytest -m server and (not browser) -x",
+    ]
