@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.errors import Cause
+
 
 class InterfaceKind(str, enum.Enum):
     """What kind of path out of the machine a network interface is."""
@@ -184,6 +186,7 @@ class MediaFacts:
     history_source: str  # where history came from, or "" when none was available
     history_since: dt.datetime | None
     history_error: str = ""  # why history could not be read, when it could not
+    history_cause: Cause | None = None  # the kind of reason, with `history_error`
 
 
 # --- network ----------------------------------------------------------------------------
@@ -295,7 +298,8 @@ class ProbeResult:
 
 @dataclass(frozen=True)
 class Inventory:
-    """What `custos-agent inventory` prints; a collector that failed leaves None and an error."""
+    """What `custos-agent inventory` prints; a collector that failed leaves None, an error
+    (what went wrong, in the source's own words) and its cause (the kind of reason)."""
 
     host: HostFacts | None
     software: tuple[Software, ...] | None
@@ -307,6 +311,11 @@ class Inventory:
     agent_version: str
     errors: Mapping[str, str] = field(default_factory=dict)
     neighbours: NeighbourFacts | None = None
+    causes: Mapping[str, Cause] = field(default_factory=dict)
+
+    def cause(self, source: str) -> Cause:
+        """Why `source` (a collector's name) is missing; FAILED when nobody said."""
+        return self.causes.get(source, Cause.FAILED)
 
 
 def to_jsonable(value: Any) -> Any:

@@ -165,6 +165,14 @@ COLLECTORS: Table = {
     "network": ("网络信息", "network facts"),
     "host": ("主机信息", "host identity"),
 }
+# Why a rule could not be checked: agent.errors.Cause, a finding's `evidence.cause`.
+CAUSES: Table = {
+    "permission_denied": ("权限不足", "permission denied"),
+    "command_missing": ("本机缺少读取所需的程序", "a program needed to read it is missing"),
+    "no_source": ("本机没有这项记录", "this PC keeps no such record"),
+    "timed_out": ("读取超时", "reading it timed out"),
+    "failed": ("读取失败", "reading it failed"),
+}
 REPORT_TRIGGERS: Table = {
     "startup": ("启动时", "startup"),
     "schedule": ("定时", "schedule"),
@@ -196,6 +204,7 @@ EVIDENCE_KEYS: Table = {
     "start_mode": ("启动方式", "Start mode"),
     "collector": ("采集项", "Collector"),
     "error": ("错误", "Error"),
+    "cause": ("原因", "Cause"),
     "mode": ("策略要求", "Policy mode"),
     "devices": ("设备", "Devices"),
     "device": ("设备", "Device"),
@@ -266,6 +275,7 @@ _EVIDENCE_VALUE_TABLES: Mapping[str, Table] = {
     "outcome": PROBE_OUTCOMES,
     "mode": MEDIA_MODES,
     "collector": COLLECTORS,
+    "cause": CAUSES,
     "required": FIELDS,
     "missing": FIELDS,
     "family": ADDRESS_FAMILIES,

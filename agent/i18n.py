@@ -28,7 +28,43 @@ class LocalText:
 
 CATALOGUE: dict[str, tuple[str, str]] = {
     # facts that could not be collected
-    "facts.unavailable": ("无法采集{what}：{reason}", "Could not collect {what}: {reason}"),
+    "facts.unavailable": (
+        "无法采集{what}：{cause}（{reason}）",
+        "Could not collect {what}: {cause} ({reason})",
+    ),
+    # why: the kind of reason (errors.Cause), named in the message
+    "cause.permission_denied": glossary.CAUSES["permission_denied"],
+    "cause.command_missing": glossary.CAUSES["command_missing"],
+    "cause.no_source": glossary.CAUSES["no_source"],
+    "cause.timed_out": glossary.CAUSES["timed_out"],
+    "cause.failed": glossary.CAUSES["failed"],
+    # what to do about it: the remedy of a rule that could not be checked
+    "advice.permission_denied": (
+        "权限不足：请以管理员身份（Linux、macOS 上为 root）重新运行检查",
+        "Permission was refused: run the check again as administrator (root on Linux and macOS)",
+    ),
+    "advice.command_missing": (
+        "本机缺少读取所需的程序（见上）：请联系本单位信息化管理员安装后重新自查；"
+        "以管理员身份运行无济于事",
+        "A program needed to read it (named above) is missing on this PC: ask your unit's "
+        "IT administrator to install it, then run the check again; administrator rights "
+        "will not help",
+    ),
+    "advice.no_source": (
+        "本机没有这项记录（如系统日志未开启）：请联系本单位信息化管理员开启后重新自查；"
+        "以管理员身份运行无济于事",
+        "This PC keeps no such record (e.g. no system log): ask your unit's IT administrator "
+        "to enable it, then run the check again; administrator rights will not help",
+    ),
+    "advice.timed_out": (
+        "读取超时：请稍后重新运行检查；如仍超时请联系本单位信息化管理员",
+        "Reading it timed out: run the check again later; if it times out again, ask your "
+        "unit's IT administrator",
+    ),
+    "advice.failed": (
+        "请联系本单位信息化管理员查明原因（见上）后重新自查",
+        "Ask your unit's IT administrator to find out why (see above), then run the check again",
+    ),
     "what.software": glossary.COLLECTORS["software"],
     "what.processes": glossary.COLLECTORS["processes"],
     "what.services": glossary.COLLECTORS["services"],
@@ -48,8 +84,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Installed ({packages}) but not running: no {missing}",
     ),
     "required.run_unknown": (
-        "已安装（{packages}），但无法判断是否运行：{reason}",
-        "Installed ({packages}), but whether it runs is unknown: {reason}",
+        "已安装（{packages}），但无法判断是否运行：{cause}（{reason}）",
+        "Installed ({packages}), but whether it runs is unknown: {cause} ({reason})",
     ),
     "software.pattern_too_slow": (
         "无法检查：策略中的正则表达式 {pattern} 匹配超时，请修改策略",
@@ -60,8 +96,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "forbidden.none": ("未发现违规软件", "No forbidden software found"),
     "forbidden.found": ("发现违规软件：{items}", "Forbidden software found: {items}"),
     "forbidden.unknown": (
-        "未发现违规软件，但检查不完整：{reason}",
-        "No forbidden software found, but the check is incomplete: {reason}",
+        "未发现违规软件，但检查不完整：{cause}（{reason}）",
+        "No forbidden software found, but the check is incomplete: {cause} ({reason})",
     ),
     # removable media
     "media.no_storage": ("未接入移动存储设备", "No removable storage attached"),
@@ -82,8 +118,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Unregistered removable storage attached: {devices}",
     ),
     "media.history_unavailable": (
-        "无法读取移动存储接入记录：{reason}",
-        "Removable-media history could not be read: {reason}",
+        "无法读取移动存储接入记录：{cause}（{reason}）",
+        "Removable-media history could not be read: {cause} ({reason})",
     ),
     "media.history_clean": (
         "自 {since} 以来无违规移动存储接入记录（来源：{source}）",
@@ -177,10 +213,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "sheet.default_remedy": (
         "请联系本单位信息化管理员处理后重新自查",
         "Ask your unit's IT administrator to fix this, then run the check again",
-    ),
-    "sheet.unchecked_remedy": (
-        "请以管理员权限重新运行检查；如仍失败请联系管理员",
-        "Run the check again with administrator rights; if it still fails, contact IT",
     ),
     "sheet.not_set": ("未登记", "not recorded"),
     "status.pass": glossary.STATUSES["pass"],

@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from agent.errors import Cause
 from agent.evaluation import Finding, Status, evaluate
 from agent.facts import (
     AssetFields,
@@ -346,9 +347,18 @@ def test_missing_asset_fields_fail_and_are_named_in_both_languages(policy: Polic
 
 
 def test_a_failed_collector_turns_only_its_own_rules_into_errors(policy: Policy) -> None:
-    pc = dataclasses.replace(office_pc(), network=None, errors={"network": "permission denied"})
+    pc = dataclasses.replace(
+        office_pc(),
+        network=None,
+        errors={"network": "permission denied"},
+        causes={"network": Cause.PERMISSION_DENIED},
+    )
     found = findings_of(policy, pc)
     errors = {rule for rule, f in found.items() if f.status is Status.ERROR}
     assert errors == {"net-ifaces", "net-routes", "net-conns", "net-dns"}
     assert failing(found) == set()
-    assert found["net-ifaces"].evidence == {"collector": "network", "error": "permission denied"}
+    assert found["net-ifaces"].evidence == {
+        "collector": "network",
+        "error": "permission denied",
+        "cause": "permission_denied",
+    }

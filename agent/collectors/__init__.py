@@ -1,8 +1,9 @@
 """The collectors, found through this explicit registry (no import-time discovery magic).
 
 Each collector is one module with `NAME` and `collect(ctx)`, returning typed frozen facts.
-`collect_inventory` runs them; a collector that raises is recorded in `Inventory.errors` and the
-others go on, so one broken source never hides the rest of the machine.
+`collect_inventory` runs them; a collector that raises is recorded in `Inventory.errors` (and
+its kind of failure in `Inventory.causes`) and the others go on, so one broken source never
+hides the rest of the machine.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from agent import __version__
 from agent.collectors import host, media, neighbours, network, processes, services, software
 from agent.collectors.base import CollectContext
-from agent.errors import CustosError
+from agent.errors import Cause, CustosError, cause_of
 from agent.facts import Inventory
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ def collect_inventory(ctx: CollectContext, names: Iterable[str] | None = None) -
     wanted = list(REGISTRY) if names is None else list(names)
     results: dict[str, Any] = {}
     errors: dict[str, str] = {}
+    causes: dict[str, Cause] = {}
     for name in wanted:
         try:
             results[name] = REGISTRY[name](ctx)
@@ -46,6 +48,7 @@ def collect_inventory(ctx: CollectContext, names: Iterable[str] | None = None) -
             errors[name] = (
                 str(exc) if isinstance(exc, CustosError) else f"{type(exc).__name__}: {exc}"
             )
+            causes[name] = cause_of(exc)
     return Inventory(
         host=results.get("host"),
         software=results.get("software"),
@@ -57,4 +60,5 @@ def collect_inventory(ctx: CollectContext, names: Iterable[str] | None = None) -
         agent_version=__version__,
         errors=errors,
         neighbours=results.get("neighbours"),
+        causes=causes,
     )

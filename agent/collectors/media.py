@@ -23,4 +23,5 @@ def collect(ctx: CollectContext) -> MediaFacts:
         history_source=history.source,
         history_since=ctx.history_since,
         history_error=history.error,
+        history_cause=history.cause,
     )

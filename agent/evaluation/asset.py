@@ -16,7 +16,7 @@ def evaluate_asset(rule: AssetRule, inventory: Inventory, platform: str) -> Find
     if skipped:
         return skipped
     if inventory.host is None:
-        return facts_missing(rule, CATEGORY, "host", inventory.errors)
+        return facts_missing(rule, CATEGORY, "host", inventory)
     missing = inventory.host.asset.missing(rule.required_fields)
     evidence = {"required": list(rule.required_fields), "missing": list(missing)}
     if missing:

@@ -1,11 +1,16 @@
-"""What every section's evaluator shares: platform applicability and missing facts."""
+"""What every section's evaluator shares: platform applicability and rules that could not be
+checked."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Iterable, Mapping
+from typing import Any
 
+from agent.errors import Cause, strongest
 from agent.evaluation.findings import Finding, Status
-from agent.i18n import text
+from agent.facts import Inventory
+from agent.i18n import LocalText, text
 from agent.policy.model import Category, Rule
 
 
@@ -20,12 +25,42 @@ def not_applicable_here(rule: Rule, category: Category, platform: str) -> Findin
     return None
 
 
-def facts_missing(rule: Rule, category: Category, what: str, errors: Mapping[str, str]) -> Finding:
-    reason = errors.get(what, "not collected")
-    return Finding.of(
-        rule,
-        category,
-        Status.ERROR,
-        text("facts.unavailable", what=text(f"what.{what}"), reason=reason),
-        {"collector": what, "error": reason},
+def could_not_check(
+    rule: Rule,
+    category: Category,
+    message: LocalText,
+    evidence: Mapping[str, Any],
+    cause: Cause,
+) -> Finding:
+    """An `error` finding. Its evidence names the cause, and its remedy is the advice for
+    that cause instead of the rule's remedy: the rule's remedy says how to fix a violation,
+    and nobody has seen one; what helps is what stopped the check (administrator rights
+    only when permission was refused)."""
+    finding = Finding.of(rule, category, Status.ERROR, message, {**evidence, "cause": cause.value})
+    return dataclasses.replace(finding, remedy=text(f"advice.{cause.value}"))
+
+
+def unavailable(inventory: Inventory, sources: Iterable[str]) -> tuple[str, Cause]:
+    """(why, cause) for facts of `sources` (collector names) that are missing."""
+    names = sorted(set(sources))
+    reason = "; ".join(inventory.errors.get(name, f"{name} not collected") for name in names)
+    return reason, strongest([inventory.cause(name) for name in names])
+
+
+def facts_missing(
+    rule: Rule,
+    category: Category,
+    what: str,
+    inventory: Inventory,
+    evidence: Mapping[str, Any] | None = None,
+) -> Finding:
+    reason, cause = unavailable(inventory, [what])
+    message = text(
+        "facts.unavailable",
+        what=text(f"what.{what}"),
+        cause=text(f"cause.{cause.value}"),
+        reason=reason,
+    )
+    return could_not_check(
+        rule, category, message, {**(evidence or {}), "collector": what, "error": reason}, cause
     )

@@ -10,7 +10,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping, Sequence
 
-from agent.evaluation.common import facts_missing, not_applicable_here
+from agent.errors import Cause
+from agent.evaluation.common import could_not_check, facts_missing, not_applicable_here
 from agent.evaluation.findings import Finding, Status
 from agent.facts import Interface, Inventory, NetworkFacts, ProbeOutcome, ProbeResult, Route
 from agent.glossary import INTERFACE_KINDS, listing, term
@@ -57,9 +58,8 @@ def _probes(rule: InternetRule, results: Sequence[ProbeResult]) -> Finding:
     evidence = {"probes": _probe_evidence(results)}
     if not results:
         reason = "no probe result"
-        return Finding.of(
-            rule, CATEGORY, Status.ERROR, text("internet.probes_error", reason=reason), evidence
-        )
+        message = text("internet.probes_error", reason=reason)
+        return could_not_check(rule, CATEGORY, message, evidence, Cause.FAILED)
     reached = [r for r in results if r.outcome is ProbeOutcome.REACHED]
     if reached:
         targets = ", ".join(f"{r.target} ({r.elapsed_ms:.0f} ms)" for r in reached)
@@ -69,9 +69,8 @@ def _probes(rule: InternetRule, results: Sequence[ProbeResult]) -> Finding:
     errors = [r for r in results if r.outcome is ProbeOutcome.ERROR]
     if results and len(errors) == len(results):
         reason = "; ".join(f"{r.probe_id}: {r.detail}" for r in errors)
-        return Finding.of(
-            rule, CATEGORY, Status.ERROR, text("internet.probes_error", reason=reason), evidence
-        )
+        message = text("internet.probes_error", reason=reason)
+        return could_not_check(rule, CATEGORY, message, evidence, Cause.FAILED)
     unverified = [r for r in results if r.outcome is ProbeOutcome.UNVERIFIED]
     if unverified:
         targets = ", ".join(r.target for r in unverified)
@@ -226,7 +225,7 @@ def evaluate_internet(
         return _probes(rule, probe_results.get(rule.id, ()))
     network = inventory.network
     if network is None:
-        return facts_missing(rule, CATEGORY, "network", inventory.errors)
+        return facts_missing(rule, CATEGORY, "network", inventory)
     if rule.check is InternetCheck.INTERFACES:
         return _interfaces(rule, network)
     if rule.check is InternetCheck.DEFAULT_ROUTES:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from agent.evaluation.common import facts_missing, not_applicable_here
+from agent.errors import Cause
+from agent.evaluation.common import could_not_check, facts_missing, not_applicable_here
 from agent.evaluation.findings import Finding, Status
 from agent.facts import Inventory, MediaEvent, StorageDevice, UsbClass, UsbDevice
 from agent.glossary import MEDIA_HISTORY_SOURCES, term
@@ -124,12 +125,17 @@ def _history(
 ) -> Finding:
     media = inventory.media
     if media is None:
-        return facts_missing(rule, CATEGORY, "media", inventory.errors)
+        return facts_missing(rule, CATEGORY, "media", inventory)
     since = now - dt.timedelta(seconds=rule.lookback_seconds)
     if media.history_error and not media.history:
-        message = text("media.history_unavailable", reason=media.history_error)
+        cause = media.history_cause or Cause.FAILED
+        message = text(
+            "media.history_unavailable",
+            cause=text(f"cause.{cause.value}"),
+            reason=media.history_error,
+        )
         failure = {"error": media.history_error, "since": since.isoformat()}
-        return Finding.of(rule, CATEGORY, Status.ERROR, message, failure)
+        return could_not_check(rule, CATEGORY, message, failure, cause)
     rows = []
     bad: list[LocalText] = []
     for event in media.history:
@@ -205,7 +211,7 @@ def evaluate_media(
     if skipped:
         return skipped
     if inventory.media is None:
-        return facts_missing(rule, CATEGORY, "media", inventory.errors)
+        return facts_missing(rule, CATEGORY, "media", inventory)
     if rule.check is MediaCheck.STORAGE_ATTACHED:
         return _attached(rule, section, inventory.media.storage)
     if rule.check is MediaCheck.STORAGE_HISTORY:

@@ -8,7 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import PurePath, PureWindowsPath
 
-from agent.evaluation.common import facts_missing, not_applicable_here
+from agent.evaluation.common import (
+    could_not_check,
+    facts_missing,
+    not_applicable_here,
+    unavailable,
+)
 from agent.evaluation.findings import Finding, Status
 from agent.facts import Inventory, Process, Service, Software
 from agent.i18n import text
@@ -68,8 +73,8 @@ def _package_names(packages: list[Software]) -> str:
 
 def _running_check(
     requirement: RunRequirement, inventory: Inventory
-) -> tuple[bool | None, dict[str, object], list[str], str]:
-    """(running, evidence, patterns not satisfied, reason when unknown).
+) -> tuple[bool | None, dict[str, object], list[str], set[str]]:
+    """(running, evidence, patterns not satisfied, sources missing when unknown).
 
     `running` is None when the answer depends on facts that could not be collected, e.g.
     systemd is not reachable and no listed process was seen either.
@@ -99,17 +104,13 @@ def _running_check(
         running = any(s.state == "running" for s in found)
         (satisfied if running else missing).append(f"service {pattern.pattern}")
     evidence: dict[str, object] = {"processes": process_hits, "services": service_hits}
-    reason = "; ".join(
-        inventory.errors.get(source, f"{source} not collected")
-        for source in sorted(unknown_sources)
-    )
     if requirement.mode == "any":
         if satisfied:
-            return True, evidence, [], ""
-        return (None if unknown_sources else False), evidence, missing, reason
+            return True, evidence, [], set()
+        return (None if unknown_sources else False), evidence, missing, unknown_sources
     if missing:
-        return False, evidence, missing, ""
-    return (None if unknown_sources else True), evidence, [], reason
+        return False, evidence, missing, set()
+    return (None if unknown_sources else True), evidence, [], unknown_sources
 
 
 def _too_slow(rule: Rule, exc: MatchTimeoutError) -> Finding:
@@ -137,7 +138,10 @@ def _evaluate_required(rule: RequiredSoftwareRule, inventory: Inventory, platfor
     if skipped:
         return skipped
     if inventory.software is None:
-        return facts_missing(rule, CATEGORY, "software", inventory.errors)
+        # Neither installed nor running is known: the keys say so (null), which is also how
+        # the server tells a required-software rule from a forbidden one whatever its status.
+        unknown = {"installed": None, "running": None}
+        return facts_missing(rule, CATEGORY, "software", inventory, unknown)
     packages = matching_packages(rule.match, inventory.software)
     evidence: dict[str, object] = {
         "installed": bool(packages),
@@ -151,12 +155,18 @@ def _evaluate_required(rule: RequiredSoftwareRule, inventory: Inventory, platfor
         return Finding.of(
             rule, CATEGORY, Status.PASS, text("required.installed", packages=names), evidence
         )
-    running, run_evidence, missing, reason = _running_check(rule.must_run, inventory)
+    running, run_evidence, missing, unknown_sources = _running_check(rule.must_run, inventory)
     evidence.update(run_evidence)
     evidence["running"] = running
     if running is None:
-        message = text("required.run_unknown", packages=names, reason=reason)
-        return Finding.of(rule, CATEGORY, Status.ERROR, message, evidence)
+        reason, cause = unavailable(inventory, unknown_sources)
+        message = text(
+            "required.run_unknown",
+            packages=names,
+            cause=text(f"cause.{cause.value}"),
+            reason=reason,
+        )
+        return could_not_check(rule, CATEGORY, message, evidence, cause)
     if not running:
         evidence["not_running"] = missing
         message = text("required.not_running", packages=names, missing=", ".join(missing))
@@ -172,17 +182,17 @@ def _evaluate_forbidden(
         return skipped
     found: list[str] = []
     evidence: dict[str, object] = {}
-    incomplete: list[str] = []
+    incomplete: list[str] = []  # the sources that could not be read
     if rule.match:
         if inventory.software is None:
-            incomplete.append(inventory.errors.get("software", "software not collected"))
+            incomplete.append("software")
         else:
             packages = matching_packages(rule.match, inventory.software)
             evidence["packages"] = _package_evidence(packages)
             found.extend(f"{p.name} {p.version}".strip() for p in packages)
     if rule.processes:
         if inventory.processes is None:
-            incomplete.append(inventory.errors.get("processes", "processes not collected"))
+            incomplete.append("processes")
         else:
             hits = [
                 p for p in inventory.processes if any(process_matches(r, p) for r in rule.processes)
@@ -193,6 +203,7 @@ def _evaluate_forbidden(
         message = text("forbidden.found", items=", ".join(found[:10]))
         return Finding.of(rule, CATEGORY, Status.FAIL, message, evidence)
     if incomplete:
-        message = text("forbidden.unknown", reason="; ".join(incomplete))
-        return Finding.of(rule, CATEGORY, Status.ERROR, message, evidence)
+        reason, cause = unavailable(inventory, incomplete)
+        message = text("forbidden.unknown", cause=text(f"cause.{cause.value}"), reason=reason)
+        return could_not_check(rule, CATEGORY, message, evidence, cause)
     return Finding.of(rule, CATEGORY, Status.PASS, text("forbidden.none"), evidence)

@@ -104,12 +104,13 @@ def render_sheet(result: CheckResult, lang: Lang) -> str:
             lines.append(f"     {word('sheet.remedy', lang)}{colon}{remedy}")
     unchecked = [f for f in result.findings if f.status is Status.ERROR]
     if unchecked:
+        # Each with its own advice: it depends on why the check could not run (the finding's
+        # remedy, set from the cause by the evaluator).
         lines += ["", word("sheet.unchecked", lang)]
-        for finding in unchecked:
-            lines.append(f"  - {finding.title.get(lang)}{colon}{finding.message.get(lang)}")
-        lines.append(
-            f"    {word('sheet.remedy', lang)}{colon}{word('sheet.unchecked_remedy', lang)}"
-        )
+        for number, finding in enumerate(unchecked, 1):
+            advice = finding.remedy.get(lang) if finding.remedy else word("advice.failed", lang)
+            lines.append(f"  {number}. {finding.title.get(lang)}{colon}{finding.message.get(lang)}")
+            lines.append(f"     {word('sheet.remedy', lang)}{colon}{advice}")
 
     summary = result.summary
     verdict_key = "sheet.compliant" if summary.compliant else "sheet.not_compliant"

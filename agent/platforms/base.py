@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from agent.errors import CommandError
+from agent.errors import Cause, CommandError, refusal_in
 from agent.facts import (
     InterfaceKind,
     MediaEvent,
@@ -48,6 +48,7 @@ class MediaHistory:
     events: tuple[MediaEvent, ...]
     source: str  # "" when no source could be read
     error: str = ""  # why nothing could be read, when nothing could
+    cause: Cause | None = None  # and the kind of reason (set with `error`)
 
 
 class CommandRunner(Protocol):
@@ -57,17 +58,23 @@ class CommandRunner(Protocol):
 
 
 def run_command(argv: Sequence[str], timeout: float = 10.0) -> str:
-    """The real runner: no shell, bounded time, a failure becomes a CommandError."""
+    """The real runner: no shell, bounded time, a failure becomes a CommandError whose cause
+    says whether the command is missing, was refused, timed out or failed otherwise."""
     try:
         completed = subprocess.run(list(argv), capture_output=True, timeout=timeout, check=False)
     except FileNotFoundError as exc:
-        raise CommandError(argv, "command not found") from exc
+        raise CommandError(argv, "command not found", Cause.COMMAND_MISSING) from exc
+    except PermissionError as exc:
+        raise CommandError(argv, "not allowed to run it", Cause.PERMISSION_DENIED) from exc
     except subprocess.TimeoutExpired as exc:
-        raise CommandError(argv, f"timed out after {timeout:g} s") from exc
+        raise CommandError(argv, f"timed out after {timeout:g} s", Cause.TIMED_OUT) from exc
     if completed.returncode != 0:
-        message = completed.stderr.decode("utf-8", "replace").strip().splitlines()
+        stderr = completed.stderr.decode("utf-8", "replace").strip()
+        lines = stderr.splitlines()
         raise CommandError(
-            argv, f"exit status {completed.returncode}: {message[-1] if message else ''}"
+            argv,
+            f"exit status {completed.returncode}: {lines[-1] if lines else ''}",
+            Cause.PERMISSION_DENIED if refusal_in(stderr) else Cause.FAILED,
         )
     return completed.stdout.decode("utf-8", "replace")
 

@@ -67,7 +67,11 @@ class LinuxAdapter:
         return read_usb_devices(self.sys)
 
     def media_history(self, since: dt.datetime | None) -> MediaHistory:
-        return read_media_history(since, self.run, self.root / "var" / "log")
+        journal_dirs = (
+            self.root / "var" / "log" / "journal",
+            self.root / "run" / "log" / "journal",
+        )
+        return read_media_history(since, self.run, self.root / "var" / "log", journal_dirs)
 
     def interface_info(self) -> Mapping[str, InterfaceInfo]:
         return netinfo.read_interface_info(self.sys)

@@ -24,23 +24,26 @@ was open. Enumerations that failed before the device sent its ids are dropped.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gzip
 import io
 import json
+import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.errors import CommandError
+from agent.errors import Cause, CommandError, cause_of, strongest
 from agent.facts import MediaEvent, UsbClass
 from agent.platforms.base import CommandRunner, MediaHistory, run_command
 from agent.platforms.usb_classes import NETWORK_DRIVERS, normalise_hex_id
 
 JOURNAL_TIMEOUT = 120.0  # seconds; a years-old persistent journal takes a while to read
 LOG_FAMILIES = ("kern.log", "syslog", "messages")
+JOURNAL_DIRS = (Path("/var/log/journal"), Path("/run/log/journal"))  # persistent, volatile
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 _PATH = r"(?P<path>\d+-\d+(?:\.\d+)*)"
@@ -87,16 +90,32 @@ def read_media_history(
     since: dt.datetime | None,
     run: CommandRunner = run_command,
     log_dir: Path = Path("/var/log"),
+    journal_dirs: Sequence[Path] = JOURNAL_DIRS,
 ) -> MediaHistory:
-    """USB connections since `since` (None: all the logs kept), from the journal or files."""
+    """USB connections since `since` (None: all the logs kept), from the journal or files.
+
+    When neither can be read, the error names both problems and the cause is the one the
+    user can act on: permission when either source refused this user (an administrator
+    could read it), "no source" when the PC keeps neither (no journalctl or no journal
+    files, and no log files), else the journal's own failure.
+    """
     since = _aware(since) if since is not None else None
-    lines, journal_problem = _read_journal(since, run)
+    lines, journal_problem, journal_cause = _read_journal(since, run, journal_dirs)
     if lines is not None:
         return MediaHistory(events=_events(lines, "journal", since), source="journal")
-    family, file_lines, files_problem = _read_log_files(log_dir)
+    family, file_lines, files_problem, files_cause = _read_log_files(log_dir)
     if family:
         return MediaHistory(events=_events(file_lines, family, since), source=family)
-    return MediaHistory(events=(), source="", error=f"{journal_problem}; {files_problem}")
+    absent = {Cause.NO_SOURCE, Cause.COMMAND_MISSING}
+    if Cause.PERMISSION_DENIED in (journal_cause, files_cause):
+        cause = Cause.PERMISSION_DENIED
+    elif journal_cause in absent and files_cause in absent:
+        cause = Cause.NO_SOURCE
+    else:
+        cause = journal_cause if journal_cause not in absent else files_cause
+    return MediaHistory(
+        events=(), source="", error=f"{journal_problem}; {files_problem}", cause=cause
+    )
 
 
 @dataclass(frozen=True)
@@ -112,21 +131,35 @@ class _KernelLine:
 
 
 def _read_journal(
-    since: dt.datetime | None, run: CommandRunner
-) -> tuple[list[_KernelLine] | None, str]:
-    """The journal's kernel lines, or None and why the journal is no use here."""
+    since: dt.datetime | None, run: CommandRunner, journal_dirs: Sequence[Path]
+) -> tuple[list[_KernelLine] | None, str, Cause]:
+    """The journal's kernel lines, or None, why the journal is no use here and its cause."""
     argv = ["journalctl", "_TRANSPORT=kernel", "-o", "json", "--no-pager"]
     window = ["--since", f"@{int(since.timestamp())}"] if since is not None else []
     try:
         output = run([*argv, *window], timeout=JOURNAL_TIMEOUT)
         if _has_entries(output):
-            return list(_parse_journal_json(output)), ""
+            return list(_parse_journal_json(output)), "", Cause.FAILED
         # Nothing since `since`: a quiet kernel, or no journal at all? Ask for the last line.
         if since is not None and _has_entries(run([*argv, "-n", "1"], timeout=JOURNAL_TIMEOUT)):
-            return [], ""
+            return [], "", Cause.FAILED
     except CommandError as exc:
-        return None, f"journal: {exc}"
-    return None, "journal: journalctl found no kernel messages (no journal files, or no access)"
+        return None, f"journal: {exc}", exc.cause or Cause.FAILED
+    return (None, *_why_the_journal_is_empty(journal_dirs))
+
+
+def _why_the_journal_is_empty(journal_dirs: Sequence[Path]) -> tuple[str, Cause]:
+    """journalctl answers an empty list both when there are no journal files and when this
+    user may not read them (it only hints at that on stderr); the files themselves tell."""
+    files: list[Path] = []
+    for directory in journal_dirs:
+        with contextlib.suppress(OSError):
+            files.extend(directory.rglob("*.journal"))
+    if not files:
+        return "journal: no journal files", Cause.NO_SOURCE
+    if not any(os.access(path, os.R_OK) for path in files):
+        return "journal: the journal files are not readable by this user", Cause.PERMISSION_DENIED
+    return "journal: the journal holds no kernel messages", Cause.NO_SOURCE
 
 
 def _journal_entries(output: str) -> Iterator[dict[str, Any]]:
@@ -186,9 +219,11 @@ def _decode_log_bytes(raw: bytes) -> str:
 # --- the text log files -----------------------------------------------------------------
 
 
-def _read_log_files(log_dir: Path) -> tuple[str, list[_KernelLine], str]:
-    """(family, kernel lines oldest first, problem): family is "" when none was readable."""
+def _read_log_files(log_dir: Path) -> tuple[str, list[_KernelLine], str, Cause]:
+    """(family, kernel lines oldest first, problem, its cause): family is "" when none was
+    readable."""
     problems = []
+    causes = []
     for family in LOG_FAMILIES:
         files = _family_files(log_dir, family)
         reader = _TextLogReader()
@@ -201,14 +236,15 @@ def _read_log_files(log_dir: Path) -> tuple[str, list[_KernelLine], str]:
                     lines.extend(reader.read(stream, modified))
             except (OSError, EOFError) as exc:
                 problems.append(f"{path}: {exc.__class__.__name__}: {exc}")
+                causes.append(cause_of(exc))
                 continue
             readable = True
         if readable:
-            return family, lines, ""
+            return family, lines, "", Cause.FAILED
     if not problems:
         names = ", ".join(f"{family}*" for family in LOG_FAMILIES)
-        return "", [], f"log files: none of {names} in {log_dir}"
-    return "", [], "log files: " + "; ".join(problems)
+        return "", [], f"log files: none of {names} in {log_dir}", Cause.NO_SOURCE
+    return "", [], "log files: " + "; ".join(problems), strongest(causes)
 
 
 def _family_files(log_dir: Path, family: str) -> list[Path]:

@@ -83,7 +83,9 @@ class MacOSAdapter:
                 usb_history.log_show_argv(since), timeout=usb_history.LOG_SHOW_TIMEOUT
             )
         except CommandError as exc:
-            return MediaHistory(events=(), source="", error=f"unified log not readable: {exc}")
+            return MediaHistory(
+                events=(), source="", error=f"unified log not readable: {exc}", cause=exc.cause
+            )
         return MediaHistory(
             events=usb_history.parse_usbmsc_events(output, since), source=usb_history.SOURCE
         )

@@ -24,7 +24,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from agent.errors import CollectorError
+from agent.errors import Cause, CollectorError
 
 # Value types (winnt.h). Device properties under `Properties\{fmtid}\NNNN` are stored with
 # 0xFFFF0000 | DEVPROP_TYPE_*, e.g. 0xFFFF0010 for a FILETIME.
@@ -84,6 +84,8 @@ class RegistryView(Protocol):
 class RegistryAccessDeniedError(CollectorError):
     """The key exists but this process may not read it (e.g. device `Properties` keys,
     which only LocalSystem can open)."""
+
+    default_cause = Cause.PERMISSION_DENIED
 
 
 def lookup(values: Mapping[str, RegValue], name: str) -> RegValue | None:
