@@ -10,8 +10,9 @@ afterwards (and `VACUUM ANALYZE`d after seeding, as autovacuum would). A provinc
 16 districts, and units of 100 hosts each. Every host is an
 office PC described like the dashboard tests describe them (`tests.dashboard.seed.Machine`):
 most are clean, some have the VRV client stopped or missing, an unregistered USB stick, a
-Wi-Fi card, remote-control software, an open internet path or an incomplete asset record;
-one in ten is bad for a stretch of days and then fixed. Its findings and report payloads come
+Wi-Fi card, remote-control software, an open internet path, an incomplete asset record or a
+process list the agent cannot read (its rules could not be checked); one in ten is bad for a
+stretch of days and then fixed. Its findings and report payloads come
 from the agent's own code (facts evaluated against the bundled intranet office policy,
 `agent.reporting.build_report`), its envelopes are signed by its own Ed25519 key: a full
 report whenever its state changes, one heartbeat on every other day (what retention keeps).
@@ -69,6 +70,7 @@ PROBLEMS: list[tuple[float, dict[str, Any]]] = [
     (0.02, {"remote_control": "TeamViewer"}),
     (0.01, {"internet_reachable": True}),
     (0.02, {"responsible_person": ""}),
+    (0.01, {"process_list_readable": False}),  # could not be checked
 ]
 PEOPLE = ("张三", "李四", "王五", "赵六", "陈晨", "刘洋", "杨帆", "黄磊", "周婷", "吴昊")
 
@@ -334,6 +336,7 @@ def seed_chunk(plans: list[Plan], days: int, start: dt.datetime, now: dt.datetim
                     remedy_zh=remedy["zh"],
                     remedy_en=remedy["en"],
                     evidence=finding["evidence"],
+                    required=state.is_required_software(finding["category"], finding["evidence"]),
                     installed=installed,
                     running=running,
                     first_seen=first_seen[rule],

@@ -13,13 +13,15 @@ from dataclasses import dataclass, fields
 
 from django.db.models import Count, Q, QuerySet
 
+from agent.protocol.compliance import ComplianceState
 from server.accounts.models.units import PATH_SEPARATOR
 from server.fleet.models import Host, HostStatus
 
 _COUNTERS = {
     "hosts": Count("id"),
-    "compliant": Count("id", filter=Q(compliant=True)),
-    "noncompliant": Count("id", filter=Q(compliant=False)),
+    "compliant": Count("id", filter=Q(compliance=ComplianceState.COMPLIANT.value)),
+    "noncompliant": Count("id", filter=Q(compliance=ComplianceState.NONCOMPLIANT.value)),
+    "unchecked": Count("id", filter=Q(compliance=ComplianceState.UNCHECKED.value)),
     "silent": Count("id", filter=Q(status=HostStatus.SILENT)),
     "clones": Count("id", filter=Q(clone_suspected_at__isnull=False)),
     "software": Count("id", filter=Q(failing_software=True)),
@@ -34,8 +36,9 @@ class HostCounts:
     """Hosts of a unit or subtree (revoked ones excluded: they are out of service)."""
 
     hosts: int = 0
-    compliant: int = 0
-    noncompliant: int = 0
+    compliant: int = 0  # every applicable rule checked and passed
+    noncompliant: int = 0  # some rule failed
+    unchecked: int = 0  # none failed, some could not be checked (未能检查)
     silent: int = 0
     clones: int = 0
     software: int = 0  # hosts with a failing finding in this category
@@ -50,11 +53,12 @@ class HostCounts:
     @property
     def unknown(self) -> int:
         """Hosts with no full report yet: nobody knows whether they comply."""
-        return self.hosts - self.compliant - self.noncompliant
+        return self.hosts - self.compliant - self.noncompliant - self.unchecked
 
     @property
     def rate(self) -> float | None:
-        """Compliant hosts over all hosts (unknown ones count against), None without hosts."""
+        """Compliant hosts over all hosts, None without hosts: hosts that could not be
+        checked and hosts that never reported count against it."""
         return self.compliant / self.hosts if self.hosts else None
 
 

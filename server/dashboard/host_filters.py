@@ -25,7 +25,7 @@ from server.fleet.state import CATEGORY_FLAGS
 
 PAGE_SIZE = 50
 MAX_SEARCH = 100
-INSTALLED_CHOICES = ("yes", "no", "any")  # any: the rule's hosts with a known answer
+INSTALLED_CHOICES = ("yes", "no", "any")  # any: every host reporting the required rule
 RUNNING_CHOICES = ("yes", "no")
 SORTS: dict[str, tuple[str, ...]] = {
     "hostname": ("hostname", "host_id"),
@@ -55,7 +55,7 @@ def mac_form(text: str) -> str:
 class HostFilters:
     unit: Unit | None = None
     status: str = ""  # in_service | active | silent | revoked | clone
-    compliance: str = ""  # compliant | noncompliant | unknown
+    compliance: str = ""  # compliant | noncompliant | unchecked | unknown
     category: str = ""  # a failing finding in this category
     policy: str = ""  # "<policy id>" or "<policy id>@<version>"
     rule: str = ""  # with finding / installed / running below
@@ -125,12 +125,10 @@ class HostFilters:
         elif self.compliance or self.category or self.rule or self.missing:
             # The figures that link here leave revoked hosts out; so do the lists.
             hosts = hosts.exclude(status=HostStatus.REVOKED)
-        if self.compliance == "compliant":
-            hosts = hosts.filter(compliant=True)
-        elif self.compliance == "noncompliant":
-            hosts = hosts.filter(compliant=False)
-        elif self.compliance == "unknown":
-            hosts = hosts.filter(compliant__isnull=True)
+        if self.compliance == "unknown":
+            hosts = hosts.filter(compliance__isnull=True)
+        elif self.compliance:
+            hosts = hosts.filter(compliance=self.compliance)
         if self.category:
             hosts = hosts.filter(**{CATEGORY_FLAGS[self.category]: True})
         return hosts
@@ -140,13 +138,11 @@ class HostFilters:
         if self.finding:
             rows = rows.filter(status=self.finding)
         if self.installed or self.running:  # the overview's rates count these rows only
-            rows = rows.filter(installed__isnull=False)
+            rows = rows.filter(required=True)
         if self.installed in ("yes", "no"):
             rows = rows.filter(installed=self.installed == "yes")
-        if self.running:
-            rows = (
-                rows.filter(running=True) if self.running == "yes" else rows.exclude(running=True)
-            )
+        if self.running:  # "no" is known not to run: not verified is `finding=error`
+            rows = rows.filter(running=self.running == "yes")
         return rows
 
     def _search(self) -> Q:

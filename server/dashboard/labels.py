@@ -49,12 +49,14 @@ STATUS_FILTERS: dict[str, Promise] = {
     "in_service": _("in service (not revoked)"),
     **HOST_STATUSES,
 }
-COMPLIANCE: dict[str, Promise] = {
+COMPLIANCE: dict[str, Promise] = {  # the ComplianceState values, and "unknown" for None
     "compliant": _("compliant"),
     "noncompliant": _("non-compliant"),
+    "unchecked": _("could not be checked"),
     "unknown": _("not yet reported"),
 }
 REPORT_KINDS: dict[str, Promise] = {"full": _("full"), "heartbeat": _("heartbeat")}
+CAUSES = glossary_labels(glossary.CAUSES)  # why a rule could not be checked
 
 
 def label(table: dict[str, Promise], code: object) -> str:

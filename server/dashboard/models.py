@@ -19,6 +19,7 @@ class UnitDayStat(models.Model):
     hosts = models.PositiveIntegerField(default=0)  # enrolled, not revoked
     compliant = models.PositiveIntegerField(default=0)
     noncompliant = models.PositiveIntegerField(default=0)
+    unchecked = models.PositiveIntegerField(default=0)  # no rule failed, some could not run
     # Not known for days rebuilt from report history (which does not record silence).
     silent = models.PositiveIntegerField(null=True, blank=True)
     updated_at = models.DateTimeField()
@@ -31,4 +32,4 @@ class UnitDayStat(models.Model):
 
     @property
     def unknown(self) -> int:
-        return max(self.hosts - self.compliant - self.noncompliant, 0)
+        return max(self.hosts - self.compliant - self.noncompliant - self.unchecked, 0)

@@ -2,7 +2,7 @@
 
     host counts      one GROUP BY over the subtree's hosts (counting.counts_by_unit), summed
                      for the unit and for each child unit (the ranking)
-    required rules   one GROUP BY over the latest findings that carry installed/running
+    required rules   one GROUP BY over the latest findings of required-software rules
                      (a partial index holds exactly those rows)
     rectifications   one aggregate over the subtree's notices
     trend            the unit's UnitDayStat rows for the chosen period (written by the rollup)
@@ -25,10 +25,16 @@ from server.dashboard.models import UnitDayStat
 from server.fleet.models import HostStatus, LatestFinding
 from server.rectification.models import NOT_CLOSED, Rectification, Status
 
+ERROR = "error"  # a finding's status when its rule could not be checked
+
 
 @dataclass(frozen=True)
 class RuleRate:
-    """Install and running rate of one required-software rule over the hosts reporting it."""
+    """Install and running rate of one required-software rule over the hosts reporting it.
+
+    A host where the rule could not be checked (its software list or process list could not
+    be read) is "not verified": in the denominator, never among the installed or running.
+    """
 
     rule: str
     title_zh: str
@@ -37,6 +43,9 @@ class RuleRate:
     installed: int
     running: int
     running_checked: bool  # False: the rule only asks for installation
+    not_installed: int = 0  # known not to be installed
+    not_running: int = 0  # known not to run (not installed, or installed and stopped)
+    unverified: int = 0  # could not be checked
 
     @property
     def installed_rate(self) -> float | None:
@@ -45,14 +54,6 @@ class RuleRate:
     @property
     def running_rate(self) -> float | None:
         return self.running / self.hosts if self.hosts and self.running_checked else None
-
-    @property
-    def not_installed(self) -> int:
-        return self.hosts - self.installed
-
-    @property
-    def not_running(self) -> int:
-        return self.hosts - self.running
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class TrendPoint:
     compliant: int
     noncompliant: int
     silent: int | None
+    unchecked: int = 0
 
     @property
     def rate(self) -> float | None:
@@ -99,7 +101,7 @@ def _rule_titles(rules: list[str]) -> dict[str, tuple[str, str]]:
     titles: dict[str, tuple[str, str]] = {}
     for rule in rules:
         row = (
-            LatestFinding.objects.filter(rule=rule, installed__isnull=False)
+            LatestFinding.objects.filter(rule=rule, required=True)
             .values_list("title_zh", "title_en")
             .first()
         )
@@ -109,19 +111,25 @@ def _rule_titles(rules: list[str]) -> dict[str, tuple[str, str]]:
 
 def _rule_rates(request: HttpRequest, unit: Unit) -> list[RuleRate]:
     # Counts only, so the database answers from the covering partial index on
-    # (host, rule, installed, running) without reading the findings themselves (on
-    # PostgreSQL an index-only scan once autovacuum has visited the table).
+    # (host, rule, installed, running, status, required) without reading the findings
+    # themselves (on PostgreSQL an index-only scan once autovacuum has visited the table).
     rows = list(
         access.findings(request)
-        .filter(access.subtree_q(unit, "host__unit"), installed__isnull=False)
+        .filter(access.subtree_q(unit, "host__unit"), required=True)
         .exclude(host__status=HostStatus.REVOKED)
         .order_by()
         .values("rule")
         .annotate(  # counting "rule", not "id": the index holds it, not the id
             hosts=Count("rule"),
             installed_count=Count("rule", filter=Q(installed=True)),
+            not_installed_count=Count("rule", filter=Q(installed=False)),
             running_count=Count("rule", filter=Q(running=True)),
-            running_known=Count("rule", filter=Q(installed=True, running__isnull=False)),
+            not_running_count=Count("rule", filter=Q(running=False)),
+            # Installed, and whether it runs is known or could not be told: the rule asks.
+            running_asked=Count(
+                "rule", filter=Q(installed=True) & (Q(running__isnull=False) | Q(status=ERROR))
+            ),
+            unverified_count=Count("rule", filter=Q(status=ERROR)),
         )
         .order_by("rule")
     )
@@ -134,7 +142,10 @@ def _rule_rates(request: HttpRequest, unit: Unit) -> list[RuleRate]:
             hosts=row["hosts"],
             installed=row["installed_count"],
             running=row["running_count"],
-            running_checked=row["running_known"] > 0 or row["installed_count"] == 0,
+            running_checked=row["running_asked"] > 0 or row["installed_count"] == 0,
+            not_installed=row["not_installed_count"],
+            not_running=row["not_running_count"],
+            unverified=row["unverified_count"],
         )
         for row in rows
     ]
@@ -157,7 +168,8 @@ def _trend(unit: Unit, days: int) -> list[TrendPoint]:
     first = timezone.localdate() - dt.timedelta(days=days - 1)
     rows = UnitDayStat.objects.filter(unit=unit, day__gte=first).order_by("day")
     return [
-        TrendPoint(row.day, row.hosts, row.compliant, row.noncompliant, row.silent) for row in rows
+        TrendPoint(row.day, row.hosts, row.compliant, row.noncompliant, row.silent, row.unchecked)
+        for row in rows
     ]
 
 

@@ -4,9 +4,10 @@
                              (one GROUP BY over hosts, summed up the tree); rewritten on each
                              run until the day is over, so a day keeps its last figures
     backfill(days, now)      the days before today that have no row yet, rebuilt from report
-                             history: a host counts from its first day, compliant as its last
-                             report up to the end of that day said (silence is not recorded
-                             in reports, so those days leave `silent` unknown)
+                             history: a host counts from its first day, in the state its
+                             last report up to the end of that day gives (from its failed and
+                             error counts, by `compliance_state`; silence is not recorded in
+                             reports, so those days leave `silent` unknown)
 
 Both run from `custos-server rollup`; `rollup_today` also from the server's background
 sweeper every ROLLUP_EVERY (`rollup_if_due`). Days are local days (settings.TIME_ZONE).
@@ -22,6 +23,7 @@ from collections.abc import Iterator
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from agent.protocol.compliance import ComplianceState, compliance_state
 from server.accounts.models import Unit
 from server.dashboard.counting import HostCounts, counts_by_unit, in_service, subtree_totals
 from server.dashboard.models import UnitDayStat
@@ -40,6 +42,7 @@ def _row(unit_id: int, day: dt.date, counts: HostCounts, now: dt.datetime) -> Un
         hosts=counts.hosts,
         compliant=counts.compliant,
         noncompliant=counts.noncompliant,
+        unchecked=counts.unchecked,
         silent=counts.silent,
         updated_at=now,
     )
@@ -56,7 +59,7 @@ def rollup_today(now: dt.datetime) -> int:
         batch_size=_BATCH,
         update_conflicts=True,
         unique_fields=["unit", "day"],
-        update_fields=["hosts", "compliant", "noncompliant", "silent", "updated_at"],
+        update_fields=["hosts", "compliant", "noncompliant", "unchecked", "silent", "updated_at"],
     )
     return len(rows)
 
@@ -78,24 +81,34 @@ def _day_end(day: dt.date) -> dt.datetime:
     )
 
 
-def _reports_by_host(
-    start: dt.datetime, end: dt.datetime
-) -> Iterator[tuple[int, list[tuple[dt.datetime, bool]]]]:
-    """(host pk, [(sent_at, compliant)...]) for each host with reports in [start, end)."""
+def _state(failed: int | None, errors: int | None) -> ComplianceState | None:
+    """A report's state from its counts (every report, heartbeats too, carries them); None
+    for no report. Not the report's own `compliant`: agents before issue 8 sent true for a
+    report whose only problems were rules they could not check."""
+    if failed is None or errors is None:
+        return None
+    return compliance_state(["fail"] * min(failed, 1) + ["error"] * min(errors, 1))
+
+
+_Event = tuple[dt.datetime, ComplianceState | None]
+
+
+def _reports_by_host(start: dt.datetime, end: dt.datetime) -> Iterator[tuple[int, list[_Event]]]:
+    """(host pk, [(sent_at, state)...]) for each host with reports in [start, end)."""
     rows = (
         Report.objects.filter(sent_at__gte=start, sent_at__lt=end)
         .order_by("host_id", "sent_at")
-        .values_list("host_id", "sent_at", "compliant")
+        .values_list("host_id", "sent_at", "failed", "errors")
         .iterator(chunk_size=5000)
     )
     current: int | None = None
-    events: list[tuple[dt.datetime, bool]] = []
-    for host_pk, sent_at, compliant in rows:
+    events: list[_Event] = []
+    for host_pk, sent_at, failed, errors in rows:
         if host_pk != current:
             if current is not None:
                 yield current, events
             current, events = host_pk, []
-        events.append((sent_at, compliant))
+        events.append((sent_at, _state(failed, errors)))
     if current is not None:
         yield current, events
 
@@ -111,31 +124,37 @@ def backfill(days: int, now: dt.datetime) -> int:
     before = Report.objects.filter(host=OuterRef("pk"), sent_at__lt=start).order_by("-sent_at")
     hosts = (
         in_service(Host.objects.all())
-        .annotate(before=Subquery(before.values("compliant")[:1]))
+        .annotate(
+            failed_before=Subquery(before.values("failed")[:1]),
+            errors_before=Subquery(before.values("errors")[:1]),
+        )
         .order_by("id")
-        .values_list("id", "unit_id", "first_seen", "before")
+        .values_list("id", "unit_id", "first_seen", "failed_before", "errors_before")
     )
     own: dict[int, list[HostCounts]] = defaultdict(lambda: [HostCounts() for _ in day_list])
     history = _reports_by_host(start, ends[-1])
     pending = next(history, None)
-    for host_pk, unit_id, first_seen, state in hosts.iterator(chunk_size=5000):
+    for host_pk, unit_id, first_seen, failed_before, errors_before in hosts.iterator(
+        chunk_size=5000
+    ):
         while pending is not None and pending[0] < host_pk:  # reports of revoked hosts
             pending = next(history, None)
-        events: list[tuple[dt.datetime, bool]] = []
+        events: list[_Event] = []
         if pending is not None and pending[0] == host_pk:
             events, pending = pending[1], next(history, None)
-        compliant: bool | None = state
+        state = _state(failed_before, errors_before)
         position = 0
         for index, end in enumerate(ends):
             while position < len(events) and events[position][0] < end:
-                compliant = events[position][1]
+                state = events[position][1]
                 position += 1
             if first_seen >= end:
                 continue
             counts = own[unit_id][index]
             counts.hosts += 1
-            counts.compliant += compliant is True
-            counts.noncompliant += compliant is False
+            counts.compliant += state is ComplianceState.COMPLIANT
+            counts.noncompliant += state is ComplianceState.NONCOMPLIANT
+            counts.unchecked += state is ComplianceState.UNCHECKED
     units = list(Unit.objects.values_list("id", "path"))
     rows: list[UnitDayStat] = []
     for index, day in enumerate(day_list):

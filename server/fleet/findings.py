@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any
 
 from server.fleet.models import FindingChange, Host, LatestFinding, Report
-from server.fleet.state import required_software_state
+from server.fleet.state import is_required_software, required_software_state
 
 _UPDATED_FIELDS = (
     "category",
@@ -24,6 +24,7 @@ _UPDATED_FIELDS = (
     "remedy_zh",
     "remedy_en",
     "evidence",
+    "required",
     "installed",
     "running",
     "last_seen",
@@ -46,6 +47,7 @@ def _values(finding: dict[str, Any]) -> dict[str, Any]:
         "remedy_zh": remedy["zh"],
         "remedy_en": remedy["en"],
         "evidence": finding["evidence"],
+        "required": is_required_software(finding["category"], finding["evidence"]),
         "installed": installed,
         "running": running,
     }

@@ -12,9 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from agent.protocol.compliance import compliance_state
 from server.fleet.models import AddressKind, Host, HostAddress
+from server.lib.required_software import (  # used by ingest and benchmarks
+    is_required_software as is_required_software,
+)
 from server.lib.required_software import (
-    required_software_state as required_software_state,  # used by ingest and benchmarks
+    required_software_state as required_software_state,
 )
 from server.lib.storable import clean_text
 
@@ -30,10 +34,16 @@ _UNSPECIFIED = frozenset({"", "0.0.0.0", "::", "*"})  # noqa: S104  (no gateway,
 
 
 def apply_failures(host: Host, findings: list[dict[str, Any]]) -> None:
-    """Compliance and per-category failure flags from a full report's (validated) findings."""
+    """Compliance and per-category failure flags from a full report's (validated) findings.
+
+    The state is the one definition's (`compliance_state`): a rule that could not be checked
+    makes the host "unchecked", never compliant. The report's own summary is not consulted:
+    the findings are what the figures must agree with.
+    """
     failing = [finding for finding in findings if finding["status"] == "fail"]
     host.failed_count = len(failing)
-    host.compliant = not failing
+    host.unchecked_count = sum(1 for finding in findings if finding["status"] == "error")
+    host.compliance = compliance_state(finding["status"] for finding in findings).value
     categories = {finding["category"] for finding in failing}
     for category, flag in CATEGORY_FLAGS.items():
         setattr(host, flag, category in categories)

@@ -24,3 +24,14 @@ def required_software_state(category: str, evidence: Any) -> tuple[bool | None, 
         return None, None
     running = evidence.get("running")
     return installed, running if isinstance(running, bool) else None
+
+
+def is_required_software(category: str, evidence: Any) -> bool:
+    """Whether a finding is a required-software rule's, also when it could not be checked.
+
+    The agent's required-software evidence always has the `installed` key: a bool, or null
+    when the software list could not be read (then `running` is null too). Forbidden-
+    software findings never have it. An `error` here is never a pass: it counts on the
+    overview as "not verified", against the install and running rates.
+    """
+    return category == "software" and isinstance(evidence, Mapping) and "installed" in evidence

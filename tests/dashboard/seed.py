@@ -20,6 +20,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.test import Client
 
+from agent.errors import Cause
 from agent.evaluation import CheckResult, evaluate
 from agent.facts import (
     Address,
@@ -117,6 +118,10 @@ class Machine:
     internet_reachable: bool = False
     # LAN neighbours the agent reports, as (IP, MAC); None: an agent without the collector
     neighbours: tuple[tuple[str, str], ...] | None = None
+    # A source the agent cannot read (a user who broke it, a hardened /proc): the rules that
+    # need it could not be checked.
+    process_list_readable: bool = True
+    software_list_readable: bool = True
 
     def asset(self) -> AssetFields:
         return AssetFields(
@@ -245,16 +250,26 @@ def check_result(machine: Machine, machine_id: str, now: dt.datetime) -> CheckRe
             "vrvedp", "VRV EDP", "running" if machine.vrv_running else "stopped", "auto", "systemd"
         ),
     )
+    errors: dict[str, str] = {}
+    causes: dict[str, Cause] = {}
+    if not machine.process_list_readable:
+        errors["processes"] = "the process list is not readable: psutil.AccessDenied"
+        causes["processes"] = Cause.PERMISSION_DENIED
+    if not machine.software_list_readable:
+        errors["software"] = "cannot read /var/lib/dpkg/status: Permission denied"
+        causes["software"] = Cause.PERMISSION_DENIED
     inventory = Inventory(
         host=host,
-        software=_software(machine),
-        processes=_processes(machine),
+        software=_software(machine) if machine.software_list_readable else None,
+        processes=_processes(machine) if machine.process_list_readable else None,
         services=services,
         media=_media(machine, now),
         network=_network(machine),
         collected_at=now,
         agent_version="0.1.0",
         neighbours=_neighbours(machine),
+        errors=errors,
+        causes=causes,
     )
     policy = office_policy()
     findings = evaluate(policy, inventory, "linux", now, _probes(machine))

@@ -22,6 +22,7 @@ def _trend_data(figures: Overview) -> dict[str, object]:
         "labels": {
             "rate": gettext("Compliance rate (%)"),
             "noncompliant": gettext("Non-compliant hosts"),
+            "unchecked": gettext("Hosts that could not be checked"),
             "silent": gettext("Silent hosts"),
         },
         "days": [point.day.isoformat() for point in figures.trend],
@@ -30,6 +31,7 @@ def _trend_data(figures: Overview) -> dict[str, object]:
             for point in figures.trend
         ],
         "noncompliant": [point.noncompliant for point in figures.trend],
+        "unchecked": [point.unchecked for point in figures.trend],
         "silent": [point.silent for point in figures.trend],
     }
 

@@ -25,8 +25,11 @@ class LatestFinding(models.Model):
     remedy_zh = models.TextField(blank=True)
     remedy_en = models.TextField(blank=True)
     evidence = models.JSONField(default=dict)
-    # Required-software rules only (None elsewhere), read from the evidence at ingest so the
-    # overview's install and running rates are one indexed aggregate.
+    # Required-software rules: `required` marks their rows, whatever their status, and
+    # `installed` / `running` are read from the evidence at ingest (None where not known:
+    # the source could not be read, or the rule does not ask) so the overview's install and
+    # running rates are one indexed aggregate. None on every other rule.
+    required = models.BooleanField(default=False)
     installed = models.BooleanField(null=True, blank=True)
     running = models.BooleanField(null=True, blank=True)
     first_seen = models.DateTimeField()  # the first report naming this rule
@@ -42,16 +45,19 @@ class LatestFinding(models.Model):
             models.Index(fields=("status", "severity"), name="finding_status_severity"),
             models.Index(fields=("status", "rule"), name="finding_status_rule"),
             # Required-software rows only: the overview's rates read them host by host
-            # (covering), rule by rule for the titles.
+            # (covering: the status tells the ones that could not be checked), rule by rule
+            # for the titles. `required` is a key column too, although the condition already
+            # implies it: SQLite evaluates the query's "required" term from the index only
+            # when the index holds the column, and otherwise reads every row of the table.
             models.Index(
-                fields=("host", "rule", "installed", "running"),
+                fields=("host", "rule", "installed", "running", "status", "required"),
                 name="finding_required_by_host",
-                condition=models.Q(installed__isnull=False),
+                condition=models.Q(required=True),
             ),
             models.Index(
                 fields=("rule",),
                 name="finding_required_by_rule",
-                condition=models.Q(installed__isnull=False),
+                condition=models.Q(required=True),
             ),
         )
 

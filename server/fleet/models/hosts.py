@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from agent.protocol.compliance import ComplianceState
 from server.accounts.models import Unit
 from server.fleet.os_support import is_unsupported_os
 
@@ -60,10 +61,17 @@ class Host(models.Model):
     last_full_state_hash = models.CharField(max_length=64, blank=True)
 
     # Denormalised for the dashboard, kept current by ingest (server.fleet.state), so that
-    # overview and host lists count hosts without reading findings or reports. `compliant`
-    # is None until the first full report: no one knows yet.
-    compliant = models.BooleanField(null=True, blank=True)
+    # overview and host lists count hosts without reading findings or reports. `compliance`
+    # is a ComplianceState value (compliant, noncompliant, unchecked: agent.protocol.
+    # compliance decides), None until the first full report: no one knows yet.
+    compliance = models.CharField(
+        max_length=16,
+        choices=[(state.value, state.value) for state in ComplianceState],
+        null=True,
+        blank=True,
+    )
     failed_count = models.PositiveIntegerField(default=0)
+    unchecked_count = models.PositiveIntegerField(default=0)  # rules with status `error`
     failing_software = models.BooleanField(default=False)
     failing_media = models.BooleanField(default=False)
     failing_internet = models.BooleanField(default=False)
@@ -86,3 +94,11 @@ class Host(models.Model):
 
     def __str__(self) -> str:
         return f"{self.host_id} ({self.hostname})"
+
+    @property
+    def compliant(self) -> bool | None:
+        """Whether every applicable rule was checked and passed; None before the first full
+        report. A host whose rules could not all be checked is not compliant."""
+        if self.compliance is None:
+            return None
+        return self.compliance == ComplianceState.COMPLIANT.value

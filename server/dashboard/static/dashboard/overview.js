@@ -31,6 +31,14 @@
           tension: 0.2
         },
         {
+          label: data.labels.unchecked,
+          data: data.unchecked,
+          yAxisID: "hosts",
+          borderColor: "#7a4fa3",
+          backgroundColor: "#7a4fa3",
+          tension: 0.2
+        },
+        {
           label: data.labels.silent,
           data: data.silent,
           yAxisID: "hosts",
