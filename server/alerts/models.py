@@ -1,10 +1,11 @@
 """Alert settings per unit, the alerts raised, and their delivery per channel.
 
-An Alert is one event (a new serious violation on a host, a host gone silent, a notice
-overdue), recorded once (`key` is unique). Each unit on the path from the host's unit up to
-the root that has alerts switched on gets an AlertDelivery per channel: a county's admins
-hear about their whole subtree, a school's admins about theirs. A delivery is sent at the
-next run (immediate) or in the unit's daily digest, and records its attempts and last error.
+An Alert is one event (a new serious violation on a host, a serious rule that can no longer
+be checked on a host, a host gone silent, a notice overdue), recorded once (`key` is unique).
+Each unit on the path from the host's unit up to the root that has alerts switched on gets an
+AlertDelivery per channel: a county's admins hear about their whole subtree, a school's
+admins about theirs. A delivery is sent at the next run (immediate) or in the unit's daily
+digest, and records its attempts and last error.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class AlertSettings(models.Model):
 
 class Kind(models.TextChoices):
     VIOLATION = "violation", _("new serious violation")
+    UNCHECKED = "unchecked", _("serious rule could not be checked")
     SILENT = "silent", _("host silent")
     OVERDUE = "overdue", _("rectification overdue")
 

@@ -1,5 +1,10 @@
-"""Raising alerts: from the report_ingested signal (new serious violations), after the
-silent-host sweep (hosts gone silent), and from the periodic run (overdue notices).
+"""Raising alerts: from the report_ingested signal (new serious violations, and serious
+rules that can no longer be checked), after the silent-host sweep (hosts gone silent), and
+from the periodic run (overdue notices).
+
+A rule that goes to `error` (its facts could not be read: the process list, the journal, the
+registry) is not a violation, but it is no pass either: a user who breaks a source must not
+make a critical check go quiet. So it is an alert of its own kind, "could not be checked".
 
 Raising only writes rows (Alert, and an AlertDelivery per channel of each unit on the way up
 that has alerts on); sending is `server.alerts.delivery`, outside any request or ingest
@@ -27,6 +32,7 @@ logger = logging.getLogger("server.alerts")
 
 SERIOUS = ("high", "critical")
 FAIL = "fail"
+ERROR = "error"
 # Hosts that went silent longer ago than this are not announced (e.g. on the first run after
 # alerts were switched on): the overview lists them; an alert is for news.
 SILENT_NEWS_WINDOW = dt.timedelta(days=7)
@@ -66,34 +72,38 @@ def raise_alert(unit: Unit, key: str, now: dt.datetime, **fields: Any) -> Alert 
 def on_report_ingested(
     sender: object, host: Host, report: Report, changes: list[FindingChange], **kwargs: Any
 ) -> None:
-    """A rule that starts failing with high or critical severity is an alert."""
-    new_failures = {c.rule: c for c in changes if c.new_status == FAIL and c.old_status != FAIL}
-    if not new_failures:
+    """A rule of high or critical severity that starts failing, or that can no longer be
+    checked, is an alert."""
+    news = {
+        c.rule: c for c in changes if c.new_status in (FAIL, ERROR) and c.old_status != c.new_status
+    }
+    if not news:
         return
-    findings = LatestFinding.objects.filter(
-        host=host, rule__in=list(new_failures), severity__in=SERIOUS
-    )
+    findings = LatestFinding.objects.filter(host=host, rule__in=list(news), severity__in=SERIOUS)
     for finding in findings:
-        change = new_failures[finding.rule]
-        problem = what_is_wrong(
-            finding.category, LocalText(finding.title_zh, finding.title_en), finding.evidence
-        )
+        change = news[finding.rule]
+        kind = Kind.VIOLATION if change.new_status == FAIL else Kind.UNCHECKED
+        data: dict[str, Any] = {"category": finding.category, "report_seq": report.seq}
+        if kind == Kind.VIOLATION:
+            problem = what_is_wrong(
+                finding.category, LocalText(finding.title_zh, finding.title_en), finding.evidence
+            )
+            data["problem"] = {"zh": problem.zh, "en": problem.en}
+        else:
+            evidence = finding.evidence if isinstance(finding.evidence, dict) else {}
+            data["cause"] = str(evidence.get("cause", ""))[:32]
         raise_alert(
             host.unit,
-            f"violation:{host.pk}:{finding.rule}:{change.pk or report.pk}",
+            f"{kind.value}:{host.pk}:{finding.rule}:{change.pk or report.pk}",
             report.received_at,
-            kind=Kind.VIOLATION,
+            kind=kind,
             host=host,
             rule=finding.rule,
             severity=finding.severity,
             title_zh=finding.title_zh,
             title_en=finding.title_en,
             occurred_at=change.at,
-            data={
-                "category": finding.category,
-                "report_seq": report.seq,
-                "problem": {"zh": problem.zh, "en": problem.en},
-            },
+            data=data,
         )
 
 

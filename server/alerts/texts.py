@@ -71,6 +71,16 @@ def alert_line(alert: Alert) -> str:
             )
             % values
         )
+    if alert.kind == Kind.UNCHECKED:
+        cause = alert.data.get("cause") or "failed"
+        values["cause"] = glossary.term(glossary.CAUSES, cause, reader_lang())
+        return (
+            _(
+                "%(unit)s · %(host)s: [%(severity)s] %(title)s could not be checked: "
+                "%(cause)s (rule %(rule)s, %(when)s)"
+            )
+            % values
+        )
     if alert.kind == Kind.SILENT:
         values["last_seen"] = _local(alert.host.last_seen if alert.host else None)
         return _("%(unit)s · %(host)s: silent since %(when)s, last report %(last_seen)s") % values

@@ -26,6 +26,7 @@ from server.rectification.models import (
 )
 
 FAILING = "fail"
+UNCHECKED = "error"
 MAX_REMARK = 2000
 MAX_OVERRIDE_REASON = 1000
 
@@ -108,21 +109,35 @@ def issue(
     return notice
 
 
+def rechecked_now(notice: Rectification) -> bool:
+    """Re-checked, and the host's latest finding for the rule still neither fails nor could
+    not be checked. Ingest reopens a notice when either happens; this also holds for notices
+    re-checked before it did so for rules that could not be checked."""
+    if notice.status != Status.RECHECKED:
+        return False
+    latest = LatestFinding.objects.filter(
+        host=notice.host_id, rule=notice.rule, status__in=(FAILING, UNCHECKED)
+    )
+    return not latest.exists()
+
+
 def close(
     notice: Rectification, override_reason: str, user: User, actor: str, now: dt.datetime
 ) -> Rectification:
-    """销号: a re-checked notice is closed; an open one only with a reason for the override."""
+    """销号: a re-checked notice is closed; one that is open, or whose rule fails or could not
+    be checked in the latest report, only with a reason for the override."""
     reason = override_reason.strip()[:MAX_OVERRIDE_REASON]
     if notice.status == Status.CLOSED:
         raise AdminError(_("This notice is closed already."))
-    if notice.status == Status.OPEN and not reason:
+    rechecked = rechecked_now(notice)
+    if not rechecked and not reason:
         raise AdminError(
             _(
                 "No report has shown this rule passing since the notice was issued. "
                 "To close it anyway, give the reason."
             )
         )
-    kind = EventKind.CLOSED if notice.status == Status.RECHECKED else EventKind.CLOSED_OVERRIDE
+    kind = EventKind.CLOSED if rechecked else EventKind.CLOSED_OVERRIDE
     with transaction.atomic():
         notice.status = Status.CLOSED
         notice.closed_by, notice.closed_at = user, now

@@ -7,8 +7,8 @@ notice, once printed and signed, must keep saying what was wrong when it was iss
 Life of a notice:
     open        issued by an admin from a failing finding, with a person and a deadline
     rechecked   a later report of the host shows the rule passing (set by ingest, see
-                `server.rectification.recheck`); a report showing it failing again puts it
-                back to open
+                `server.rectification.recheck`); a report showing it failing again, or not
+                able to check it (`error`), puts it back to open
     closed      销号: an admin closes it, normally only once rechecked; closing an open one
                 needs an override reason, which the history and the audit log keep
 Overdue is not a status: it is "deadline passed and not closed", computed from the date.
@@ -113,6 +113,7 @@ class EventKind(models.TextChoices):
     ISSUED = "issued", _("issued")
     RECHECKED = "rechecked", _("re-check passed")
     FAILED_AGAIN = "failed_again", _("failed again")
+    UNCHECKED = "unchecked", _("could not be re-checked")
     CLOSED = "closed", _("closed")
     CLOSED_OVERRIDE = "closed_override", _("closed without a passing re-check")
 

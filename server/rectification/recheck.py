@@ -1,5 +1,9 @@
 """The automatic re-check (复查): a report showing the rule passing again moves its notice on.
 
+A report in which the rule could not be checked (`error`) is no re-check: a notice that was
+re-checked goes back to open, so it cannot be closed (销号) as fixed on evidence that the
+latest report no longer gives; an open one stays open.
+
 Connected to `server.fleet.signals.report_ingested`, so it runs inside the ingest
 transaction: the notice changes in the same commit as the findings that justify it, and a
 failure here rolls the report back for the agent to send again (hence nothing here may fail on
@@ -26,12 +30,15 @@ from server.rectification.models import (
 
 PASSING = "pass"
 FAILING = "fail"
+UNCHECKED = "error"
 
 
 def on_report_ingested(
     sender: object, host: Host, report: Report, changes: list[FindingChange], **kwargs: Any
 ) -> None:
-    outcome = {c.rule: c.new_status for c in changes if c.new_status in (PASSING, FAILING)}
+    outcome = {
+        c.rule: c.new_status for c in changes if c.new_status in (PASSING, FAILING, UNCHECKED)
+    }
     if not outcome:
         return
     notices = Rectification.objects.filter(
@@ -42,7 +49,9 @@ def on_report_ingested(
         if status == PASSING and notice.status == Status.OPEN:
             _mark_rechecked(notice, host, report)
         elif status == FAILING and notice.status == Status.RECHECKED:
-            _reopen(notice, host, report)
+            _reopen(notice, host, report, EventKind.FAILED_AGAIN)
+        elif status == UNCHECKED and notice.status == Status.RECHECKED:
+            _reopen(notice, host, report, EventKind.UNCHECKED)
 
 
 def _mark_rechecked(notice: Rectification, host: Host, report: Report) -> None:
@@ -69,8 +78,9 @@ def _mark_rechecked(notice: Rectification, host: Host, report: Report) -> None:
         )
 
 
-def _reopen(notice: Rectification, host: Host, report: Report) -> None:
-    """The rule fails again before the notice was closed: it is open again, not fixed."""
+def _reopen(notice: Rectification, host: Host, report: Report, kind: EventKind) -> None:
+    """The rule fails again, or can no longer be checked, before the notice was closed: it
+    is open again, not fixed."""
     actor = f"host:{host.host_id}"
     with transaction.atomic():
         notice.status = Status.OPEN
@@ -78,7 +88,7 @@ def _reopen(notice: Rectification, host: Host, report: Report) -> None:
         RectificationEvent.objects.create(
             rectification=notice,
             at=report.received_at,
-            kind=EventKind.FAILED_AGAIN,
+            kind=kind,
             actor=actor,
             report=report,
         )
@@ -86,6 +96,11 @@ def _reopen(notice: Rectification, host: Host, report: Report) -> None:
             actor,
             "rectification.reopen",
             f"rectification:{notice.pk}",
-            {"rule": notice.rule, "report_seq": report.seq, "unit": host.unit.path},
+            {
+                "rule": notice.rule,
+                "report_seq": report.seq,
+                "unit": host.unit.path,
+                "status": "fail" if kind == EventKind.FAILED_AGAIN else "error",
+            },
             at=report.received_at,
         )

@@ -115,6 +115,7 @@ def notice_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "events": [(event, names[event.actor]) for event in events],
             "evidence": tree(notice.evidence),
             "current": current,
+            "rechecked": actions.rechecked_now(notice),
             "today": timezone.localdate(),
             "may_act": administers(request, notice.host.unit),
             "close_form": CloseForm(),
