@@ -127,6 +127,7 @@ def test_violations_count_the_hosts_where_a_rule_could_not_be_checked_apart(
     audit = rules["terminal-audit-client"]
     assert (audit.hosts, audit.unchecked) == (0, 3)  # listed although nothing fails
     assert audit.first_seen is None
+    assert "No host fails this rule here." in page_text(response.content)
     link = f"/hosts/?rule={VRV}&finding=error"
     assert (link, "2") in links_to(response.content, "/hosts/")
     assert hostnames(browser.get(link)) == {"pc-0002", "pc-0003"}
