@@ -11,12 +11,17 @@ from pathlib import Path
 import pytest
 
 from agent.evaluation import Status, evaluate
-from agent.evaluation.software import evaluate_forbidden
+from agent.evaluation.software import evaluate_forbidden, evaluate_required
 from agent.facts import Software
 from agent.i18n import LocalText
 from agent.policy.backtracking import catastrophic_backtracking
 from agent.policy.loader import load_policy_bytes
-from agent.policy.model import ForbiddenSoftwareRule, Severity, SoftwareMatcher
+from agent.policy.model import (
+    ForbiddenSoftwareRule,
+    RequiredSoftwareRule,
+    Severity,
+    SoftwareMatcher,
+)
 from agent.policy.patterns import MATCH_TIMEOUT, MatchTimeoutError, Pattern, match_budget
 from tests.conftest import run_agent
 from tests.machines import NOW, office_pc
@@ -140,8 +145,34 @@ def test_a_pattern_that_slips_through_makes_its_rule_an_error_not_a_pass() -> No
     finding = evaluate_forbidden(rule, pc, "linux")
 
     assert finding.status is Status.ERROR
-    assert finding.evidence == {"pattern": REDOS}
+    assert finding.evidence == {"pattern": REDOS, "cause": "failed"}
     assert "ran out of matching time" in finding.message.en
+
+
+def test_a_required_rule_whose_pattern_ran_out_of_time_leaves_installed_unknown() -> None:
+    """So the server still counts it among the rule's hosts, as not verified."""
+    rule = RequiredSoftwareRule(
+        id="has-client",
+        severity=Severity.CRITICAL,
+        title=LocalText("客户端", "Client"),
+        remedy=LocalText("安装客户端", "Install the client"),
+        match=(SoftwareMatcher(name=Pattern(REDOS)),),
+    )
+    pc = office_pc()
+    pc = dataclasses.replace(
+        pc, software=(*(pc.software or ()), Software(name=LONG_NAME, version="1", publisher=""))
+    )  # type: ignore[misc]
+
+    finding = evaluate_required(rule, pc, "linux")
+
+    assert finding.status is Status.ERROR
+    assert finding.evidence == {
+        "pattern": REDOS,
+        "installed": None,
+        "running": None,
+        "cause": "failed",
+    }
+    assert finding.remedy is not None and "Install the client" not in finding.remedy.en
 
 
 def test_evaluation_stays_within_its_budget_whatever_the_patterns(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import PurePath, PureWindowsPath
 
+from agent.errors import Cause
 from agent.evaluation.common import (
     could_not_check,
     facts_missing,
@@ -113,24 +114,29 @@ def _running_check(
     return (None if unknown_sources else True), evidence, [], unknown_sources
 
 
-def _too_slow(rule: Rule, exc: MatchTimeoutError) -> Finding:
-    """A pattern ran out of matching time: the rule could not be checked (never a pass)."""
+def _too_slow(rule: Rule, exc: MatchTimeoutError, required: bool) -> Finding:
+    """A pattern ran out of matching time: the rule could not be checked (never a pass). Its
+    message says the policy needs fixing; a required rule's evidence says that installed and
+    running are unknown, like any required rule that could not be checked."""
     message = text("software.pattern_too_slow", pattern=exc.pattern)
-    return Finding.of(rule, CATEGORY, Status.ERROR, message, {"pattern": exc.pattern})
+    evidence: dict[str, object] = {"pattern": exc.pattern}
+    if required:
+        evidence.update(installed=None, running=None)
+    return could_not_check(rule, CATEGORY, message, evidence, Cause.FAILED)
 
 
 def evaluate_required(rule: RequiredSoftwareRule, inventory: Inventory, platform: str) -> Finding:
     try:
         return _evaluate_required(rule, inventory, platform)
     except MatchTimeoutError as exc:
-        return _too_slow(rule, exc)
+        return _too_slow(rule, exc, required=True)
 
 
 def evaluate_forbidden(rule: ForbiddenSoftwareRule, inventory: Inventory, platform: str) -> Finding:
     try:
         return _evaluate_forbidden(rule, inventory, platform)
     except MatchTimeoutError as exc:
-        return _too_slow(rule, exc)
+        return _too_slow(rule, exc, required=False)
 
 
 def _evaluate_required(rule: RequiredSoftwareRule, inventory: Inventory, platform: str) -> Finding:
