@@ -28,10 +28,10 @@ class LocalText:
 
 CATALOGUE: dict[str, tuple[str, str]] = {
     # facts that could not be collected
-    "facts.unavailable": (
-        "无法采集{what}：{cause}（{reason}）",
-        "Could not collect {what}: {cause} ({reason})",
-    ),
+    # A rule that could not be checked: the message names the cause in words; what the
+    # source itself said (English OS or command text) is the finding's `evidence.error`,
+    # shown apart as technical detail.
+    "facts.unavailable": ("无法采集{what}：{cause}", "Could not collect {what}: {cause}"),
     # why: the kind of reason (errors.Cause), named in the message
     "cause.permission_denied": glossary.CAUSES["permission_denied"],
     "cause.command_missing": glossary.CAUSES["command_missing"],
@@ -40,30 +40,28 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "cause.failed": glossary.CAUSES["failed"],
     # what to do about it: the remedy of a rule that could not be checked
     "advice.permission_denied": (
-        "权限不足：请以管理员身份（Linux、macOS 上为 root）重新运行检查",
-        "Permission was refused: run the check again as administrator (root on Linux and macOS)",
+        "请以管理员身份（Linux、macOS 上为 root）重新运行检查",
+        "Run the check again as administrator (root on Linux and macOS)",
     ),
     "advice.command_missing": (
-        "本机缺少读取所需的程序（见上）：请联系本单位信息化管理员安装后重新自查；"
+        "请联系本单位信息化管理员安装所缺的程序（技术细节中写明）后重新自查；"
         "以管理员身份运行无济于事",
-        "A program needed to read it (named above) is missing on this PC: ask your unit's "
-        "IT administrator to install it, then run the check again; administrator rights "
-        "will not help",
+        "Ask your unit's IT administrator to install the missing program (the technical "
+        "details name it), then run the check again; administrator rights will not help",
     ),
     "advice.no_source": (
-        "本机没有这项记录（如系统日志未开启）：请联系本单位信息化管理员开启后重新自查；"
-        "以管理员身份运行无济于事",
-        "This PC keeps no such record (e.g. no system log): ask your unit's IT administrator "
-        "to enable it, then run the check again; administrator rights will not help",
+        "请联系本单位信息化管理员开启这项记录（如系统日志）后重新自查；以管理员身份运行无济于事",
+        "Ask your unit's IT administrator to turn this record on (e.g. the system log), then "
+        "run the check again; administrator rights will not help",
     ),
     "advice.timed_out": (
-        "读取超时：请稍后重新运行检查；如仍超时请联系本单位信息化管理员",
-        "Reading it timed out: run the check again later; if it times out again, ask your "
-        "unit's IT administrator",
+        "请稍后重新运行检查；如仍超时请联系本单位信息化管理员",
+        "Run the check again later; if it times out again, ask your unit's IT administrator",
     ),
     "advice.failed": (
-        "请联系本单位信息化管理员查明原因（见上）后重新自查",
-        "Ask your unit's IT administrator to find out why (see above), then run the check again",
+        "请联系本单位信息化管理员根据技术细节查明原因后重新自查",
+        "Ask your unit's IT administrator to find out why from the technical details, then "
+        "run the check again",
     ),
     "what.software": glossary.COLLECTORS["software"],
     "what.processes": glossary.COLLECTORS["processes"],
@@ -84,8 +82,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Installed ({packages}) but not running: no {missing}",
     ),
     "required.run_unknown": (
-        "已安装（{packages}），但无法判断是否运行：{cause}（{reason}）",
-        "Installed ({packages}), but whether it runs is unknown: {cause} ({reason})",
+        "已安装（{packages}），但无法判断是否运行：{cause}",
+        "Installed ({packages}), but whether it runs is unknown: {cause}",
     ),
     "software.pattern_too_slow": (
         "无法检查：策略中的正则表达式 {pattern} 匹配超时，请修改策略",
@@ -96,8 +94,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "forbidden.none": ("未发现违规软件", "No forbidden software found"),
     "forbidden.found": ("发现违规软件：{items}", "Forbidden software found: {items}"),
     "forbidden.unknown": (
-        "未发现违规软件，但检查不完整：{cause}（{reason}）",
-        "No forbidden software found, but the check is incomplete: {cause} ({reason})",
+        "未发现违规软件，但检查不完整：{cause}",
+        "No forbidden software found, but the check is incomplete: {cause}",
     ),
     # removable media
     "media.no_storage": ("未接入移动存储设备", "No removable storage attached"),
@@ -118,8 +116,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Unregistered removable storage attached: {devices}",
     ),
     "media.history_unavailable": (
-        "无法读取移动存储接入记录：{cause}（{reason}）",
-        "Removable-media history could not be read: {cause} ({reason})",
+        "无法读取移动存储接入记录：{cause}",
+        "Removable-media history could not be read: {cause}",
     ),
     "media.history_clean": (
         "自 {since} 以来无违规移动存储接入记录（来源：{source}）",
@@ -147,7 +145,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "No probe target reachable; {targets} answered without a valid signature, "
         "which does not count as the internet",
     ),
-    "internet.probes_error": ("探测无法执行：{reason}", "The probes could not run: {reason}"),
+    "internet.probes_error": ("互联网探测均未能执行", "None of the internet probes could run"),
     "internet.interfaces_ok": (
         "未发现禁止类型的网络接口（{kinds}）",
         "No interface of a forbidden kind ({kinds})",
@@ -208,6 +206,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "不合规：{failed} 项不合格，{errors} 项未能检查，{passed} 项合格",
         "Not compliant: {failed} failed, {errors} could not be checked, {passed} passed",
     ),
+    "sheet.not_checked": (
+        "未能检查，不计为合规：{errors} 项未能检查，{passed} 项合格",
+        "Could not be checked, so not compliant: {errors} could not be checked, {passed} passed",
+    ),
+    "sheet.found": ("检查结果", "What was found"),
+    "sheet.detail": ("技术细节", "Technical details"),
     "sheet.evidence": ("依据", "Evidence"),
     "sheet.remedy": ("处理办法", "What to do"),
     "sheet.default_remedy": (

@@ -145,7 +145,11 @@ def test_a_pattern_that_slips_through_makes_its_rule_an_error_not_a_pass() -> No
     finding = evaluate_forbidden(rule, pc, "linux")
 
     assert finding.status is Status.ERROR
-    assert finding.evidence == {"pattern": REDOS, "cause": "failed"}
+    assert finding.evidence == {
+        "pattern": REDOS,
+        "error": f"regular expression '{REDOS}' took over 0.50 s to match",
+        "cause": "failed",
+    }
     assert "ran out of matching time" in finding.message.en
 
 
@@ -170,6 +174,7 @@ def test_a_required_rule_whose_pattern_ran_out_of_time_leaves_installed_unknown(
         "pattern": REDOS,
         "installed": None,
         "running": None,
+        "error": f"regular expression '{REDOS}' took over 0.50 s to match",
         "cause": "failed",
     }
     assert finding.remedy is not None and "Install the client" not in finding.remedy.en

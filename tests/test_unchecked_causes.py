@@ -211,8 +211,10 @@ def test_the_advice_says_run_as_administrator_only_when_permission_was_refused(
     assert says_run_as_administrator(refused)
     assert missing.evidence["cause"] == "command_missing"
     assert "a program needed to read it is missing" in missing.message.en
-    assert "systemctl list-units: command not found" in missing.message.en
     assert "本机缺少读取所需的程序" in missing.message.zh
+    # The source's own English words are technical detail, not part of the message.
+    assert missing.evidence["error"] == "systemctl list-units: command not found"
+    assert "command not found" not in missing.message.zh + missing.message.en
     assert not says_run_as_administrator(missing)
     # An error's remedy is the cause's advice, not the rule's (which fixes a violation).
     assert missing.remedy is not None and "Install and start" not in missing.remedy.en
@@ -271,9 +273,14 @@ def test_the_sheet_gives_each_unchecked_item_the_advice_for_its_own_cause(
     unchecked = sheet.split("未能检查\n", 1)[1].split("\n\n", 1)[0]
     assert unchecked.count("处理办法") == 2
     assert unchecked.count(AS_ADMINISTRATOR[1]) == 1  # the refused one, not the missing log
-    assert "本机没有这项记录（如系统日志未开启）" in unchecked
+    assert "无法读取移动存储接入记录：本机没有这项记录" in unchecked
+    assert "开启这项记录（如系统日志）" in unchecked
+    assert "技术细节：journal: no journal files" in unchecked
     english = render_sheet(result, "en")
-    assert english.count("run the check again as administrator") == 1
+    assert english.count("Run the check again as administrator") == 1
+    # Not a violation, and not compliant either: the verdict names the state.
+    assert "结论：未能检查，不计为合规：2 项未能检查" in sheet
+    assert "Result: Could not be checked, so not compliant" in english
 
 
 def test_check_names_a_missing_command_and_does_not_ask_for_administrator_rights(

@@ -31,12 +31,17 @@ def could_not_check(
     message: LocalText,
     evidence: Mapping[str, Any],
     cause: Cause,
+    reason: str,
 ) -> Finding:
-    """An `error` finding. Its evidence names the cause, and its remedy is the advice for
-    that cause instead of the rule's remedy: the rule's remedy says how to fix a violation,
-    and nobody has seen one; what helps is what stopped the check (administrator rights
-    only when permission was refused)."""
-    finding = Finding.of(rule, category, Status.ERROR, message, {**evidence, "cause": cause.value})
+    """An `error` finding. Its message says in words what could not be told and the cause
+    (permission denied, …); the source's own words for what went wrong (`reason`: an OS or
+    command error, English, for whoever investigates) go to the evidence as `error`, so that
+    pages and the sheet show them apart as technical detail. Its remedy is the advice for the
+    cause instead of the rule's remedy: the rule's remedy says how to fix a violation, and
+    nobody has seen one; what helps is what stopped the check (administrator rights only when
+    permission was refused)."""
+    facts = {**evidence, "error": reason, "cause": cause.value}
+    finding = Finding.of(rule, category, Status.ERROR, message, facts)
     return dataclasses.replace(finding, remedy=text(f"advice.{cause.value}"))
 
 
@@ -56,11 +61,7 @@ def facts_missing(
 ) -> Finding:
     reason, cause = unavailable(inventory, [what])
     message = text(
-        "facts.unavailable",
-        what=text(f"what.{what}"),
-        cause=text(f"cause.{cause.value}"),
-        reason=reason,
+        "facts.unavailable", what=text(f"what.{what}"), cause=text(f"cause.{cause.value}")
     )
-    return could_not_check(
-        rule, category, message, {**(evidence or {}), "collector": what, "error": reason}, cause
-    )
+    facts = {**(evidence or {}), "collector": what}
+    return could_not_check(rule, category, message, facts, cause, reason)

@@ -57,9 +57,8 @@ def _probe_evidence(results: Sequence[ProbeResult]) -> list[dict[str, object]]:
 def _probes(rule: InternetRule, results: Sequence[ProbeResult]) -> Finding:
     evidence = {"probes": _probe_evidence(results)}
     if not results:
-        reason = "no probe result"
-        message = text("internet.probes_error", reason=reason)
-        return could_not_check(rule, CATEGORY, message, evidence, Cause.FAILED)
+        message = text("internet.probes_error")
+        return could_not_check(rule, CATEGORY, message, evidence, Cause.FAILED, "no probe result")
     reached = [r for r in results if r.outcome is ProbeOutcome.REACHED]
     if reached:
         targets = ", ".join(f"{r.target} ({r.elapsed_ms:.0f} ms)" for r in reached)
@@ -69,8 +68,8 @@ def _probes(rule: InternetRule, results: Sequence[ProbeResult]) -> Finding:
     errors = [r for r in results if r.outcome is ProbeOutcome.ERROR]
     if results and len(errors) == len(results):
         reason = "; ".join(f"{r.probe_id}: {r.detail}" for r in errors)
-        message = text("internet.probes_error", reason=reason)
-        return could_not_check(rule, CATEGORY, message, evidence, Cause.FAILED)
+        message = text("internet.probes_error")
+        return could_not_check(rule, CATEGORY, message, evidence, Cause.FAILED, reason)
     unverified = [r for r in results if r.outcome is ProbeOutcome.UNVERIFIED]
     if unverified:
         targets = ", ".join(r.target for r in unverified)

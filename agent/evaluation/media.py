@@ -129,13 +129,9 @@ def _history(
     since = now - dt.timedelta(seconds=rule.lookback_seconds)
     if media.history_error and not media.history:
         cause = media.history_cause or Cause.FAILED
-        message = text(
-            "media.history_unavailable",
-            cause=text(f"cause.{cause.value}"),
-            reason=media.history_error,
-        )
-        failure = {"error": media.history_error, "since": since.isoformat()}
-        return could_not_check(rule, CATEGORY, message, failure, cause)
+        message = text("media.history_unavailable", cause=text(f"cause.{cause.value}"))
+        failure = {"since": since.isoformat()}
+        return could_not_check(rule, CATEGORY, message, failure, cause, media.history_error)
     rows = []
     bad: list[LocalText] = []
     for event in media.history:

@@ -122,7 +122,7 @@ def _too_slow(rule: Rule, exc: MatchTimeoutError, required: bool) -> Finding:
     evidence: dict[str, object] = {"pattern": exc.pattern}
     if required:
         evidence.update(installed=None, running=None)
-    return could_not_check(rule, CATEGORY, message, evidence, Cause.FAILED)
+    return could_not_check(rule, CATEGORY, message, evidence, Cause.FAILED, str(exc))
 
 
 def evaluate_required(rule: RequiredSoftwareRule, inventory: Inventory, platform: str) -> Finding:
@@ -166,13 +166,8 @@ def _evaluate_required(rule: RequiredSoftwareRule, inventory: Inventory, platfor
     evidence["running"] = running
     if running is None:
         reason, cause = unavailable(inventory, unknown_sources)
-        message = text(
-            "required.run_unknown",
-            packages=names,
-            cause=text(f"cause.{cause.value}"),
-            reason=reason,
-        )
-        return could_not_check(rule, CATEGORY, message, evidence, cause)
+        message = text("required.run_unknown", packages=names, cause=text(f"cause.{cause.value}"))
+        return could_not_check(rule, CATEGORY, message, evidence, cause, reason)
     if not running:
         evidence["not_running"] = missing
         message = text("required.not_running", packages=names, missing=", ".join(missing))
@@ -210,6 +205,6 @@ def _evaluate_forbidden(
         return Finding.of(rule, CATEGORY, Status.FAIL, message, evidence)
     if incomplete:
         reason, cause = unavailable(inventory, incomplete)
-        message = text("forbidden.unknown", cause=text(f"cause.{cause.value}"), reason=reason)
-        return could_not_check(rule, CATEGORY, message, evidence, cause)
+        message = text("forbidden.unknown", cause=text(f"cause.{cause.value}"))
+        return could_not_check(rule, CATEGORY, message, evidence, cause, reason)
     return Finding.of(rule, CATEGORY, Status.PASS, text("forbidden.none"), evidence)

@@ -12,8 +12,17 @@ from agent.glossary import CLASSIFICATIONS, PURPOSES, term
 from agent.i18n import Lang, text, word
 from agent.output.columns import display_width, pad
 from agent.problem_text import what_is_wrong
+from agent.protocol.compliance import ComplianceState
 
 _MARK = {Status.PASS: "✔", Status.FAIL: "✘", Status.ERROR: "?", Status.NOT_APPLICABLE: "-"}
+# The verdict is the PC's state by the one definition (agent.protocol.compliance), so the
+# sheet says what the dashboard counts: a PC with rules it could not check is not compliant,
+# and not shown a violation it does not have either.
+_VERDICTS = {
+    ComplianceState.COMPLIANT: "sheet.compliant",
+    ComplianceState.NONCOMPLIANT: "sheet.not_compliant",
+    ComplianceState.UNCHECKED: "sheet.not_checked",
+}
 
 
 def _identity_rows(host: HostFacts | None, lang: Lang) -> list[tuple[str, str]]:
@@ -105,15 +114,20 @@ def render_sheet(result: CheckResult, lang: Lang) -> str:
     unchecked = [f for f in result.findings if f.status is Status.ERROR]
     if unchecked:
         # Each with its own advice: it depends on why the check could not run (the finding's
-        # remedy, set from the cause by the evaluator).
+        # remedy, set from the cause by the evaluator). What the source itself said (English
+        # OS or command text) is a line of its own, for whoever investigates.
         lines += ["", word("sheet.unchecked", lang)]
         for number, finding in enumerate(unchecked, 1):
             advice = finding.remedy.get(lang) if finding.remedy else word("advice.failed", lang)
-            lines.append(f"  {number}. {finding.title.get(lang)}{colon}{finding.message.get(lang)}")
+            detail = finding.evidence.get("error")
+            lines.append(f"  {number}. {finding.title.get(lang)}")
+            lines.append(f"     {word('sheet.found', lang)}{colon}{finding.message.get(lang)}")
+            if isinstance(detail, str) and detail:
+                lines.append(f"     {word('sheet.detail', lang)}{colon}{detail}")
             lines.append(f"     {word('sheet.remedy', lang)}{colon}{advice}")
 
     summary = result.summary
-    verdict_key = "sheet.compliant" if summary.compliant else "sheet.not_compliant"
+    verdict_key = _VERDICTS[summary.state]
     verdict = text(
         verdict_key, passed=summary.passed, failed=summary.failed, errors=summary.errors
     ).get(lang)

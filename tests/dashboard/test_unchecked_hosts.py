@@ -211,9 +211,14 @@ def test_the_host_page_says_could_not_be_checked_and_why(world: Any, office: Any
     chinese = page_text(client_for(world.admin, "zh-CN").get(f"/hosts/{host_id}/").content)
 
     assert "could not be checked" in english and "compliant" not in english.split("Identity")[0]
-    assert "permission denied" in english
-    assert "run the check again as administrator" in english
-    assert "未能检查" in chinese and "权限不足" in chinese
+    assert "whether it runs is unknown: permission denied" in english
+    assert "Run the check again as administrator" in english
+    assert "未能检查" in chinese and "但无法判断是否运行：权限不足" in chinese
+    assert "以管理员身份（Linux、macOS 上为 root）重新运行检查" in chinese
+    # The OS's own English words are technical detail, behind their own element.
+    findings = chinese.split("最新检查结果")[1]
+    detail = "技术细节 the process list is not readable: psutil.AccessDenied"
+    assert detail in findings
 
 
 # --- alerts and rectification --------------------------------------------------------------
