@@ -393,6 +393,7 @@ PROBLEMS: Table = {
     "internet.dns": ("DNS 服务器不在允许的网段内", "DNS server outside the allowed networks"),
     "asset.missing": ("资产登记信息缺失", "Missing asset register fields"),
     "other": ("不符合要求", "Requirement not met"),
+    "unchecked": ("未能检查", "Could not be checked"),  # a rule no host fails, some could not check
     "more": ("等 {count} 项", "and {count} more"),
     "routes_count": ("{family} {count} 条，最多 {max} 条", "{count} {family}, at most {max}"),
     "process": ("进程 {pid}", "process {pid}"),

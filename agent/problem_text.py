@@ -8,6 +8,7 @@ the server needs nothing but what a report already carries.
 
     what_is_wrong(category, title, evidence)          one failing finding, with its details
     what_is_wrong_with_rule(category, title, ...)     a rule failing on many hosts (no details)
+    not_checked(category, title, required)            a rule that could be checked nowhere
 
 The thing a required-software rule is about is its title without the requirement's verb
 ("已安装并运行", "installed and running"); a title that does not read like that is used whole.
@@ -295,3 +296,12 @@ def what_is_wrong_with_rule(
     if kind == "other":
         return _both(kind, title)
     return _both(kind)
+
+
+def not_checked(category: str, title: LocalText, required: bool) -> LocalText:
+    """A rule no host fails but some could not check, for a list grouped by rule: "未能检查：
+    终端安全审计客户端". Not the rule's title alone, which states a requirement as if it were
+    met. `required`: a required-software rule (its title names the software to have)."""
+    if category == "software":
+        return _both("unchecked", subject(title, required=required))
+    return _both("unchecked", title)

@@ -12,7 +12,7 @@ from agent.facts import Inventory, ProbeOutcome, ProbeResult, Route
 from agent.i18n import LocalText
 from agent.policy.loader import load_policy, load_policy_bytes
 from agent.policy.model import Policy
-from agent.problem_text import subject, what_is_wrong, what_is_wrong_with_rule
+from agent.problem_text import not_checked, subject, what_is_wrong, what_is_wrong_with_rule
 from tests import machines
 from tests.machines import NOW, office_pc
 from tests.test_evaluation import POLICY_YAML
@@ -162,3 +162,18 @@ def test_the_subject_of_a_title_that_does_not_read_like_a_requirement_is_the_tit
     assert subject(
         LocalText("未安装、未运行远程控制软件", "No remote-control software"), False
     ) == (LocalText("远程控制软件", "remote-control software"))
+
+
+def test_a_rule_that_could_be_checked_nowhere_says_so_instead_of_its_requirement() -> None:
+    client = LocalText(
+        "终端安全审计客户端已安装并运行", "Endpoint audit client installed and running"
+    )
+    assert not_checked("software", client, required=True) == LocalText(
+        "未能检查：终端安全审计客户端", "Could not be checked: Endpoint audit client"
+    )
+    remote = LocalText("未安装、未运行远程控制软件", "No remote-control software")
+    assert not_checked("software", remote, required=False).zh == "未能检查：远程控制软件"
+    history = LocalText("移动存储接入记录", "Removable-media history")
+    assert not_checked("media", history, required=False).en == (
+        "Could not be checked: Removable-media history"
+    )

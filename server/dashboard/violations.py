@@ -10,7 +10,7 @@ Each group is named by what is wrong ("未安装或未运行：终端安全审�
 rule's title, which states the requirement: the words come from one failing row's evidence
 (fetched by primary key, one query for the page) and, for required software, from whether the
 failing hosts lack the client, do not run it, or both. A rule that fails nowhere (it only
-could not be checked) keeps its title.
+could not be checked) says so: "未能检查：终端安全审计客户端".
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from django.db.models import Case, Count, IntegerField, Max, Min, Q, QuerySet, Value, When
 
 from agent.i18n import LocalText
-from agent.problem_text import what_is_wrong_with_rule
+from agent.problem_text import not_checked, what_is_wrong_with_rule
 from server.dashboard.labels import SEVERITY_RANK
 from server.fleet.models import HostStatus, LatestFinding
 
@@ -73,6 +73,7 @@ def by_rule(findings: QuerySet[LatestFinding]) -> list[RuleViolation]:
             sample=Max("id", filter=failed),
             not_installed=Count("id", filter=failed & Q(installed=False)),
             installed_yes=Count("id", filter=failed & Q(installed=True)),
+            required_rows=Count("id", filter=Q(required=True)),
         )
     )
     rows = list(grouped)
@@ -91,7 +92,7 @@ def by_rule(findings: QuerySet[LatestFinding]) -> list[RuleViolation]:
                 row["category_any"], title, samples.get(row["sample"]), installed
             )
             if row["host_count"]
-            else title
+            else not_checked(row["category_any"], title, row["required_rows"] > 0)
         )
         violations.append(
             RuleViolation(

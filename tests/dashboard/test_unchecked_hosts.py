@@ -127,7 +127,13 @@ def test_violations_count_the_hosts_where_a_rule_could_not_be_checked_apart(
     audit = rules["terminal-audit-client"]
     assert (audit.hosts, audit.unchecked) == (0, 3)  # listed although nothing fails
     assert audit.first_seen is None
+    # Named by what is known, not by its requirement as if it were met.
+    assert audit.problem_en == "Could not be checked: Endpoint audit client (Qi An Xin TianQing)"
+    assert audit.problem_zh == "未能检查：终端安全审计客户端（奇安信天擎）"
     assert "No host fails this rule here." in page_text(response.content)
+    assert "未能检查：终端安全审计客户端" in page_text(
+        client_for(world.admin, "zh-CN").get("/violations/").content
+    )
     link = f"/hosts/?rule={VRV}&finding=error"
     assert (link, "2") in links_to(response.content, "/hosts/")
     assert hostnames(browser.get(link)) == {"pc-0002", "pc-0003"}
