@@ -151,10 +151,14 @@ def checkout_recording_pytest_runs(tmp_path: Path) -> tuple[Path, Path]:
     return checkout, runs
 
 
-def run_test_script(checkout: Path, *args: str) -> list[str]:
+def run_test_script(checkout: Path, *args: str, **env: str) -> list[str]:
     subprocess.run(
         [str(checkout / "scripts" / "test"), *args],
-        env={**os.environ, "CUSTOS_TEST_POSTGRES_URL": "postgresql://custos@127.0.0.1/none"},
+        env={
+            **{k: v for k, v in os.environ.items() if k != "CUSTOS_TEST_POSTGRES"},
+            "CUSTOS_TEST_POSTGRES_URL": "postgresql://custos@127.0.0.1/none",
+            **env,
+        },
         capture_output=True,
         check=True,
         timeout=60,
@@ -168,6 +172,12 @@ def test_the_test_command_passes_its_arguments_to_both_runs(tmp_path: Path) -> N
         "-m pytest -k enroll tests/server",
         "-m pytest -m server -k enroll tests/server",
     ]
+
+
+def test_ci_can_leave_out_the_postgresql_run(tmp_path: Path) -> None:
+    """CI's second Python runs the whole suite on SQLite only (docs/ci.md)."""
+    checkout, _ = checkout_recording_pytest_runs(tmp_path)
+    assert run_test_script(checkout, "-x", CUSTOS_TEST_POSTGRES="no") == ["-m pytest -x"]
 
 
 def test_a_marker_expression_narrows_the_postgresql_run_instead_of_replacing_it(
